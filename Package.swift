@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Shard for Swift: a local distributed-inference sidecar and a streaming Swift SDK.
+///
+/// Targets are split by responsibility (see `ARCHITECTURE` in the README):
+/// C shims over system libraries, tokenizers, the engine, and the thin `shard-sidecar` executable.
+let package = Package(
+    name: "shard-swift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ShardTokenizers", targets: ["ShardTokenizers"]),
+        .library(name: "ShardEngine", targets: ["ShardEngine"]),
+        .executable(name: "shard-sidecar", targets: ["ShardSidecar"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: C shims over Debian system libraries
+        .target(
+            name: "CSentencePiece",
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("stdc++")]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "CShardKernels"),
+
+        // MARK: Swift modules
+        .target(
+            name: "ShardTokenizers",
+            dependencies: ["CSentencePiece", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "ShardEngine",
+            dependencies: ["ShardTokenizers", "COpenBLAS", "CShardKernels",
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "ShardSidecar",
+            dependencies: ["ShardEngine", "ShardTokenizers",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sidecar/ShardSidecar"
+        ),
+        .executableTarget(
+            name: "ShardEngineBenchmark",
+            dependencies: ["ShardEngine", "ShardTokenizers"],
+            path: "Benchmarks/ShardEngineBenchmark"
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "ShardTokenizersTests", dependencies: ["ShardTokenizers"]),
+        .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers"]),
+        .testTarget(name: "SidecarTests", dependencies: ["ShardEngine"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `shard-sidecar` executable: the daemon an application launches next to itself, and its tools.
+@main
+struct ShardSidecarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shard-sidecar",
+        abstract: "Local distributed-inference sidecar for Shard for Swift.",
+        subcommands: [CompleteCommand.self]
+    )
+}

@@ -1,0 +1,42 @@
+import Dispatch
+
+/// Splits work over the machine's cores. Small jobs run inline: waking a worker costs more than they do.
+enum Parallel {
+    /// Number of workers: one per active core.
+    static let workerCount = max(1, ProcessInfo.activeCores)
+
+    /// Runs `body` over `0 ..< count` in contiguous chunks whose bounds are multiples of `alignment`,
+    /// in parallel when `work` (an estimate in multiply-adds) is large enough.
+    static func forEachChunk(count: Int, work: Int, alignment: Int = 8,
+                             _ body: (Range<Int>) -> Void) {
+        let workers = work >= 1 << 16 ? min(workerCount, max(1, count / alignment)) : 1
+        if workers <= 1 {
+            body(0 ..< count)
+            return
+        }
+        let perWorker = (count / workers + alignment - 1) / alignment * alignment
+        // The chunks are disjoint and `concurrentPerform` returns only after every chunk ran, so the body
+        // (which writes through raw pointers into disjoint rows) never outlives this call or races with itself.
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendableBox(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let start = min(count, worker * perWorker)
+                let end = worker == workers - 1 ? count : min(count, start + perWorker)
+                if start < end { shared.value(start ..< end) }
+            }
+        }
+    }
+}
+
+import Foundation
+
+/// Carries a value into a `@Sendable` closure where the caller guarantees there is no data race.
+struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+extension ProcessInfo {
+    /// Active processor count of this process.
+    static var activeCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+}
