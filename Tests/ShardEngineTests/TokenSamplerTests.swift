@@ -1,0 +1,64 @@
+import Testing
+@testable import ShardEngine
+import ShardTokenizers
+
+@Suite("Token sampler")
+struct TokenSamplerTests {
+    static let logits: [Float] = [0.5, 2.0, 1.9, -1.0, 0.0, 3.5, 3.4, -2.0]
+
+    func run(_ parameters: SamplingParameters, steps: Int = 50, eos: TokenID? = nil) -> [TokenID] {
+        var sampler = TokenSampler(parameters: parameters)
+        return (0 ..< steps).map { sampler.sample(logits: Self.logits[...], generatedCount: $0, endOfSequence: eos) }
+    }
+
+    @Test func greedyPicksTheLargestLogit() {
+        #expect(run(.greedy, steps: 3) == [5, 5, 5])
+        #expect(TokenSampler.argmax([1, 3, 3, 2]) == 1)
+    }
+
+    @Test func sameSeedSameTokensDifferentSeedDifferentTokens() {
+        let a = run(SamplingParameters(temperature: 1.5, seed: 11))
+        #expect(a == run(SamplingParameters(temperature: 1.5, seed: 11)))
+        #expect(a != run(SamplingParameters(temperature: 1.5, seed: 12)))
+        #expect(Set(a).count > 2, "temperature sampling should visit several tokens")
+    }
+
+    @Test func topKOneAndTinyTopPAreGreedy() {
+        #expect(run(SamplingParameters(temperature: 2, topK: 1, seed: 3)) == run(.greedy))
+        #expect(run(SamplingParameters(temperature: 2, topP: 0.01, seed: 3)) == run(.greedy))
+    }
+
+    @Test func topKRestrictsTheCandidates() {
+        let tokens = run(SamplingParameters(temperature: 5, topK: 2, seed: 5), steps: 200)
+        #expect(Set(tokens) == [5, 6])
+    }
+
+    @Test func topPRestrictsTheCandidates() {
+        // Probabilities at temperature 1: token 5 has 0.412, token 6 0.373; the two pass 0.6 together.
+        let tokens = run(SamplingParameters(temperature: 1, topP: 0.6, seed: 5), steps: 200)
+        #expect(Set(tokens) == [5, 6])
+    }
+
+    @Test func minTokensSuppressesEndOfSequence() {
+        var sampler = TokenSampler(parameters: SamplingParameters(minTokens: 2))
+        #expect(sampler.sample(logits: Self.logits[...], generatedCount: 0, endOfSequence: 5) == 6)
+        #expect(sampler.sample(logits: Self.logits[...], generatedCount: 1, endOfSequence: 5) == 6)
+        #expect(sampler.sample(logits: Self.logits[...], generatedCount: 2, endOfSequence: 5) == 5)
+    }
+
+    @Test func frequenciesFollowTheSoftmax() {
+        let tokens = run(SamplingParameters(temperature: 1, seed: 99), steps: 4000)
+        let share5 = Double(tokens.filter { $0 == 5 }.count) / 4000
+        // softmax(logits)[5] = 0.412 (computed independently with Python)
+        #expect(abs(share5 - 0.412) < 0.03)
+    }
+
+    @Test func validationNamesTheBadField() {
+        #expect(SamplingParameters(temperature: -1).validationProblem()?.contains("temperature") == true)
+        #expect(SamplingParameters(temperature: .nan).validationProblem() != nil)
+        #expect(SamplingParameters(topK: -1).validationProblem()?.contains("top_k") == true)
+        #expect(SamplingParameters(topP: 0).validationProblem()?.contains("top_p") == true)
+        #expect(SamplingParameters(minTokens: -2).validationProblem()?.contains("min_tokens") == true)
+        #expect(SamplingParameters(temperature: 0.7, topK: 40, topP: 0.9, seed: 1).validationProblem() == nil)
+    }
+}
