@@ -11,6 +11,9 @@ let package = Package(
     products: [
         .library(name: "ShardTokenizers", targets: ["ShardTokenizers"]),
         .library(name: "ShardEngine", targets: ["ShardEngine"]),
+
+        .library(name: "ShardProtocol", targets: ["ShardProtocol"]),
+
         .executable(name: "shard-sidecar", targets: ["ShardSidecar"]),
     ],
     dependencies: [
@@ -29,8 +32,14 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "CShardKernels"),
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]
+        ),
 
         // MARK: Swift modules
+        .target(name: "ShardProtocol"),
         .target(
             name: "ShardTokenizers",
             dependencies: ["CSentencePiece", .product(name: "Crypto", package: "swift-crypto")]
@@ -41,6 +50,9 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+
+
+
         // MARK: Executables
         .executableTarget(
             name: "ShardSidecar",
@@ -50,7 +62,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ShardEngineBenchmark",
-            dependencies: ["ShardEngine", "ShardTokenizers"],
+            dependencies: ["ShardEngine", "ShardTokenizers",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/ShardEngineBenchmark"
         ),
 
@@ -58,6 +71,8 @@ let package = Package(
         .testTarget(name: "ShardTokenizersTests", dependencies: ["ShardTokenizers"]),
         .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers"]),
         .testTarget(name: "SidecarTests", dependencies: ["ShardEngine"]),
+
+        .testTarget(name: "ShardProtocolTests", dependencies: ["ShardProtocol"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

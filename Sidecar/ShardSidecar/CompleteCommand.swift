@@ -82,4 +82,9 @@ enum Diagnostics {
     static func print(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
+
+    /// One line on stdout that scripts and tests wait for (the bound address).
+    static func announce(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
 }

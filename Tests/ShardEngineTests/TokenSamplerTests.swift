@@ -7,7 +7,7 @@ struct TokenSamplerTests {
     static let logits: [Float] = [0.5, 2.0, 1.9, -1.0, 0.0, 3.5, 3.4, -2.0]
 
     func run(_ parameters: SamplingParameters, steps: Int = 50, eos: TokenID? = nil) -> [TokenID] {
-        var sampler = TokenSampler(parameters: parameters)
+        let sampler = TokenSampler(parameters: parameters)
         return (0 ..< steps).map { sampler.sample(logits: Self.logits[...], generatedCount: $0, endOfSequence: eos) }
     }
 
@@ -21,6 +21,15 @@ struct TokenSamplerTests {
         #expect(a == run(SamplingParameters(temperature: 1.5, seed: 11)))
         #expect(a != run(SamplingParameters(temperature: 1.5, seed: 12)))
         #expect(Set(a).count > 2, "temperature sampling should visit several tokens")
+    }
+
+    @Test func eachDrawDependsOnlyOnSeedAndIndex() {
+        // A sampler recreated mid-stream (as after a failover replay) continues with the same tokens.
+        let parameters = SamplingParameters(temperature: 1.2, seed: 77)
+        let straight = run(parameters, steps: 30)
+        let resumed = TokenSampler(parameters: parameters)
+        let tail = (20 ..< 30).map { resumed.sample(logits: Self.logits[...], generatedCount: $0, endOfSequence: nil) }
+        #expect(Array(straight[20...]) == tail)
     }
 
     @Test func topKOneAndTinyTopPAreGreedy() {
@@ -40,7 +49,7 @@ struct TokenSamplerTests {
     }
 
     @Test func minTokensSuppressesEndOfSequence() {
-        var sampler = TokenSampler(parameters: SamplingParameters(minTokens: 2))
+        let sampler = TokenSampler(parameters: SamplingParameters(minTokens: 2))
         #expect(sampler.sample(logits: Self.logits[...], generatedCount: 0, endOfSequence: 5) == 6)
         #expect(sampler.sample(logits: Self.logits[...], generatedCount: 1, endOfSequence: 5) == 6)
         #expect(sampler.sample(logits: Self.logits[...], generatedCount: 2, endOfSequence: 5) == 5)

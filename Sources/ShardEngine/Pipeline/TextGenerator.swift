@@ -57,7 +57,7 @@ public struct TextGenerator: Sendable {
         }
         let sequence = SequenceID(UInt64.random(in: 1 ... .max))
         defer { pipeline.release(sequence) }
-        var sampler = TokenSampler(parameters: sampling)
+        let sampler = TokenSampler(parameters: sampling)
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer, context: promptIDs)
         let start = Date()
         var firstTokenAt = start

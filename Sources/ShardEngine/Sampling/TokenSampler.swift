@@ -1,17 +1,21 @@
 import ShardTokenizers
 
-/// Chooses tokens for one sequence. Each sampled token consumes exactly one random draw from the sequence's own
-/// generator, so results depend only on the seed and the logits, never on other sequences in the batch.
+/// Chooses tokens for one sequence.
+///
+/// The random number for the n-th generated token is the n-th output of a SplitMix64 stream started at the seed,
+/// computed directly from `(seed, n)`. A token therefore depends only on the seed, its index and the logits: never on
+/// other sequences in the batch, and a sequence replayed on another shard after a failover samples the same tokens.
 public struct TokenSampler: Sendable {
     /// The parameters in use.
     public let parameters: SamplingParameters
-    private var random: SplitMix64
+    /// The seed in use: `parameters.seed`, or one drawn from the system generator.
+    public let seed: UInt64
 
     /// Creates a sampler; without a seed in `parameters`, one is drawn from the system generator.
     public init(parameters: SamplingParameters) {
         self.parameters = parameters
         var system = SystemRandomNumberGenerator()
-        self.random = SplitMix64(seed: parameters.seed ?? system.next())
+        self.seed = parameters.seed ?? system.next()
     }
 
     /// Picks the next token.
@@ -20,11 +24,12 @@ public struct TokenSampler: Sendable {
     ///   - logits: one score per vocabulary entry.
     ///   - generatedCount: tokens generated so far; below `minTokens`, `endOfSequence` is never picked.
     ///   - endOfSequence: the end-of-sequence id, if any.
-    public mutating func sample(logits: ArraySlice<Float>, generatedCount: Int, endOfSequence: TokenID?) -> TokenID {
+    public func sample(logits: ArraySlice<Float>, generatedCount: Int, endOfSequence: TokenID?) -> TokenID {
         var scores = Array(logits)
         if generatedCount < parameters.minTokens, let eos = endOfSequence, Int(eos) < scores.count {
             scores[Int(eos)] = -.infinity
         }
+        var random = SplitMix64(seed: seed &+ UInt64(truncatingIfNeeded: generatedCount) &* SplitMix64.increment)
         let draw = random.nextUnitInterval()
         if parameters.temperature == 0 { return TokenID(Self.argmax(scores)) }
 
@@ -76,8 +81,11 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
 
+    /// The golden-ratio increment added to the state per output.
+    static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
+
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
+        state &+= Self.increment
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -1,0 +1,96 @@
+/// The binary frames exchanged between the sidecar and peer shards (docs/protocol.md, "Peer protocol").
+///
+/// Layout, little-endian: a 32-byte header (`magic "SHRD"`, version, kind, dtype, flags, step, slice count, row
+/// count, width, reserved), then one 16-byte record per slice (sequence, start position, row count), then, when
+/// flag `hasSampling` is set, one 32-byte sampling record per slice, then the payload: `rows` int32 token ids, or
+/// `rows x width` f32/f16 values. Decoding checks every count and length before touching the payload.
+public struct PeerFrame: Sendable, Equatable {
+    /// What a frame carries.
+    public enum Kind: UInt8, Sendable {
+        /// Sidecar to peer: run these rows through your layers.
+        case forward = 1
+        /// Peer to sidecar: hidden states of every row.
+        case hidden = 2
+        /// Peer to sidecar (last stage): one sampled token id per slice.
+        case sampled = 3
+        /// Sidecar to peer: free the caches of these sequences.
+        case release = 4
+    }
+
+    /// Element type of the payload.
+    public enum DType: UInt8, Sendable {
+        /// int32 token ids, one per row.
+        case tokens = 0
+        /// 32-bit floats.
+        case f32 = 1
+        /// 16-bit floats.
+        case f16 = 2
+    }
+
+    /// One sequence's rows.
+    public struct Slice: Sendable, Equatable {
+        public var sequence: UInt64
+        public var startPosition: UInt32
+        public var count: UInt32
+        public init(sequence: UInt64, startPosition: UInt32, count: UInt32) {
+            self.sequence = sequence
+            self.startPosition = startPosition
+            self.count = count
+        }
+    }
+
+    /// How the last stage samples a slice's next token.
+    public struct Sampling: Sendable, Equatable {
+        public var temperature: Float
+        public var topP: Float
+        public var topK: UInt32
+        public var minTokens: UInt32
+        /// Tokens generated so far: the index of the token being sampled.
+        public var generatedCount: UInt32
+        public var seed: UInt64
+        public init(temperature: Float, topP: Float, topK: UInt32, minTokens: UInt32, generatedCount: UInt32,
+                    seed: UInt64) {
+            self.temperature = temperature
+            self.topP = topP
+            self.topK = topK
+            self.minTokens = minTokens
+            self.generatedCount = generatedCount
+            self.seed = seed
+        }
+    }
+
+    public static let magic: UInt32 = 0x4452_4853  // "SHRD" little-endian
+    public static let version: UInt8 = 1
+    /// Upper bounds that keep a hostile frame from requesting huge allocations.
+    public static let maxSlices = 4096, maxRows = 1 << 16, maxWidth = 1 << 16
+
+    public var kind: Kind
+    public var dtype: DType
+    /// Correlates a result with its request.
+    public var step: UInt64
+    public var slices: [Slice]
+    /// Present on forward frames to the last stage: one per slice.
+    public var sampling: [Sampling]?
+    /// Values per row for hidden states; 0 for token ids.
+    public var width: Int
+    /// Token ids (dtype `.tokens`).
+    public var tokens: [Int32]
+    /// Hidden states, row-major (dtype `.f32` or `.f16`; f16 is widened on decode).
+    public var values: [Float]
+
+    /// Creates a frame.
+    public init(kind: Kind, dtype: DType, step: UInt64, slices: [Slice], sampling: [Sampling]? = nil,
+                width: Int = 0, tokens: [Int32] = [], values: [Float] = []) {
+        self.kind = kind
+        self.dtype = dtype
+        self.step = step
+        self.slices = slices
+        self.sampling = sampling
+        self.width = width
+        self.tokens = tokens
+        self.values = values
+    }
+
+    /// Number of payload rows.
+    public var rowCount: Int { dtype == .tokens ? tokens.count : (width == 0 ? 0 : values.count / width) }
+}

@@ -1,0 +1,50 @@
+/// Server-side limits a request is checked against. All configurable on the sidecar's command line.
+public struct RequestLimits: Sendable, Equatable {
+    /// Highest `max_new_tokens` accepted.
+    public var maxNewTokensCap: Int
+    /// Most stop strings per request.
+    public var maxStopStrings: Int
+    /// Longest stop string, in bytes.
+    public var maxStopStringBytes: Int
+
+    /// Creates limits; the defaults are PROTOCOL.md's.
+    public init(maxNewTokensCap: Int = 4096, maxStopStrings: Int = 16, maxStopStringBytes: Int = 256) {
+        self.maxNewTokensCap = maxNewTokensCap
+        self.maxStopStrings = maxStopStrings
+        self.maxStopStringBytes = maxStopStringBytes
+    }
+}
+
+extension GenerationRequest {
+    /// Checks the values against the protocol's ranges and `limits` (everything but prompt resolution, which needs
+    /// the model).
+    ///
+    /// - Throws: ``ProtocolError`` (400) naming the first bad field.
+    public func validate(limits: RequestLimits) throws(ProtocolError) {
+        let hasPrompt = !(prompt ?? "").isEmpty
+        let hasIDs = !(inputTokenIDs ?? []).isEmpty
+        guard hasPrompt || hasIDs else {
+            throw .invalid("prompt", "the prompt is empty: send prompt_context (or prompt) or input_token_ids")
+        }
+        guard (1 ... limits.maxNewTokensCap).contains(maxNewTokens) else {
+            throw .invalid("max_new_tokens", "max_new_tokens must be in 1...\(limits.maxNewTokensCap)")
+        }
+        guard (0 ... maxNewTokens).contains(minTokens) else {
+            throw .invalid("min_tokens", "min_tokens must be in 0...max_new_tokens (\(maxNewTokens))")
+        }
+        guard temperature.isFinite, (0 ... 100).contains(temperature) else {
+            throw .invalid("temperature", "temperature must be in 0...100")
+        }
+        guard topK >= 0 else { throw .invalid("top_k", "top_k must be >= 0") }
+        guard topP.isFinite, topP > 0, topP <= 1 else { throw .invalid("top_p", "top_p must be in (0, 1]") }
+        guard stop.count <= limits.maxStopStrings else {
+            throw .invalid("stop", "at most \(limits.maxStopStrings) stop strings")
+        }
+        guard stop.allSatisfy({ !$0.isEmpty && $0.utf8.count <= limits.maxStopStringBytes }) else {
+            throw .invalid("stop", "stop strings must be 1-\(limits.maxStopStringBytes) bytes")
+        }
+        if let tokenizer, tokenizer != "utf8-bytes", !tokenizer.hasPrefix("sentencepiece:") {
+            throw .invalid("tokenizer", "tokenizer must be utf8-bytes or sentencepiece:<fingerprint>")
+        }
+    }
+}
