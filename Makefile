@@ -2,15 +2,23 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 DEBIAN_PACKAGES := pkg-config libwebsockets-dev libcurl4-openssl-dev libsentencepiece-dev libopenblas-dev
+# The end-to-end tests also run the Python scaffold client (Debian's python3 with its websockets package).
+TEST_PACKAGES := python3-websockets
 FIXTURE := Fixtures/kjv-tiny
 BENCH_VENV := .venv-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test demo bench-engine clean
+.PHONY: deps test-deps install-packages build release test demo serve bench-engine clean
 
 ## deps: install the Debian packages the build links against (only those missing).
 deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
@@ -24,7 +32,7 @@ release: deps
 	$(SWIFT) build -c release
 
 ## test: the test command (unit tests, tests against llama.cpp's reference outputs, executable tests).
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -32,6 +40,10 @@ test: deps
 demo: release
 	.build/release/shard-sidecar complete --model $(FIXTURE)/model-q8_0.gguf \
 		--tokenizer $(FIXTURE)/tokenizer.model --prompt "And God said," --max-new-tokens 96 --shards 2
+
+## serve: run the sidecar with its defaults (the fixture model on 127.0.0.1:9091, two in-process shards).
+serve: release
+	.build/release/shard-sidecar
 
 ## bench-engine: release-build engine benchmark next to llama.cpp on the same files and thread count.
 bench-engine: release

@@ -11,9 +11,9 @@ let package = Package(
     products: [
         .library(name: "ShardTokenizers", targets: ["ShardTokenizers"]),
         .library(name: "ShardEngine", targets: ["ShardEngine"]),
-
+        .library(name: "ShardNetworking", targets: ["ShardNetworking"]),
         .library(name: "ShardProtocol", targets: ["ShardProtocol"]),
-
+        .library(name: "ShardSidecarCore", targets: ["ShardSidecarCore"]),
         .executable(name: "shard-sidecar", targets: ["ShardSidecar"]),
     ],
     dependencies: [
@@ -50,13 +50,19 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        .target(name: "ShardNetworking", dependencies: ["CLibWebSockets"]),
 
-
+        .target(
+            name: "ShardSidecarCore",
+            dependencies: ["ShardProtocol", "ShardEngine", "ShardTokenizers", "ShardNetworking",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sidecar/ShardSidecarCore"
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "ShardSidecar",
-            dependencies: ["ShardEngine", "ShardTokenizers",
+            dependencies: ["ShardEngine", "ShardTokenizers", "ShardSidecarCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sidecar/ShardSidecar"
         ),
@@ -68,10 +74,15 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .target(name: "ShardTestSupport", path: "Tests/ShardTestSupport"),
         .testTarget(name: "ShardTokenizersTests", dependencies: ["ShardTokenizers"]),
         .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers"]),
-        .testTarget(name: "SidecarTests", dependencies: ["ShardEngine"]),
-
+        .testTarget(
+            name: "SidecarTests",
+            dependencies: ["ShardEngine", "ShardProtocol", "ShardNetworking", "ShardTestSupport"],
+            exclude: ["Scripts"]
+        ),
+        .testTarget(name: "ShardNetworkingTests", dependencies: ["ShardNetworking", "ShardTestSupport"]),
         .testTarget(name: "ShardProtocolTests", dependencies: ["ShardProtocol"]),
     ],
     swiftLanguageModes: [.v6],

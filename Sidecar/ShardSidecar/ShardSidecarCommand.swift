@@ -6,6 +6,7 @@ struct ShardSidecarCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shard-sidecar",
         abstract: "Local distributed-inference sidecar for Shard for Swift.",
-        subcommands: [CompleteCommand.self]
+        subcommands: [ServeCommand.self, PeerCommand.self, CompleteCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

@@ -22,8 +22,13 @@ enum ExecutableRunner {
     }
 
     static func run(_ name: String, _ arguments: [String]) throws -> Result {
+        try runTool(executable(name).path, arguments)
+    }
+
+    /// Runs any program (by absolute path) from the repository root.
+    static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = executable(name)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = repositoryRoot
         let output = Pipe(), error = Pipe()

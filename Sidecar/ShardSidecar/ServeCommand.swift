@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import ShardSidecarCore
+
+/// `shard-sidecar serve` (also what `shard-sidecar` with no arguments runs): the HTTP + WebSocket daemon.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a model over HTTP polling and WebSocket (PROTOCOL.md), sharded over local stages and peers.",
+        discussion: "Without options it serves the embedded fixture model on 127.0.0.1:9091, split over two "
+            + "in-process shards. SIGINT/SIGTERM end in-flight requests with a final event and exit 0.")
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind; 0 picks a free one (printed on stdout as `listening on HOST:PORT`).") var port = 9091
+    @Option(help: "GGUF model (default: the embedded Fixtures/kjv-tiny model).") var model: String?
+    @Option(help: "SentencePiece tokenizer model (default: the fixture's, or the GGUF vocabulary).") var tokenizer: String?
+    @Option(help: "In-process shards the layers are split over (0 when peers serve every layer).") var localShards = 2
+    @Option(name: .customLong("peer"), help: "A peer shard, ws://HOST:PORT/peer (repeatable).") var peers: [String] = []
+    @Option(help: "API key required on every route but /health (Bearer or X-API-Key).") var apiKey: String?
+    @Option(help: "Shared secret peers must prove (HMAC challenge-response).") var peerSecret: String?
+    @Option(help: "Requests queued or running at once; past it, 503 with Retry-After.") var queueCapacity = 1024
+    @Option(help: "Largest request body in bytes (413 past it).") var maxBodyBytes = 1 << 20
+    @Option(help: "Highest max_new_tokens accepted.") var maxNewTokensCap = 4096
+    @Option(help: "Requests one WebSocket connection may have in flight.") var maxRequestsPerConnection = 16
+    @Option(help: "Sequences in one batched step.") var maxBatch = 64
+    @Option(help: "Seconds a finished request stays readable.") var finishedTtl: Double = 300
+
+    func validate() throws {
+        guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        guard localShards >= 0, localShards > 0 || !peers.isEmpty else {
+            throw ValidationError("--local-shards must be >= 1 unless --peer shards serve the layers")
+        }
+        guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
+              maxBatch >= 1, finishedTtl > 0
+        else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
+        for peer in peers where !(peer.hasPrefix("ws://") || peer.hasPrefix("wss://")) {
+            throw ValidationError("--peer \(peer) must be a ws:// URL")
+        }
+    }
+
+    func run() throws {
+        let paths = try FixtureLocator.resolve(model: model, tokenizer: tokenizer)
+        var configuration = SidecarConfiguration(modelPath: paths.model, tokenizerPath: paths.tokenizer)
+        configuration.host = host
+        configuration.port = port
+        configuration.localShards = localShards
+        configuration.peers = peers
+        configuration.apiKey = apiKey
+        configuration.peerSecret = peerSecret
+        configuration.queueCapacity = queueCapacity
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.maxNewTokensCap = maxNewTokensCap
+        configuration.maxRequestsPerConnection = maxRequestsPerConnection
+        configuration.maxBatchSequences = maxBatch
+        configuration.finishedTTL = finishedTtl
+        let sidecar: Sidecar
+        let bound: Int
+        do {
+            sidecar = try Sidecar(configuration: configuration)
+            bound = try sidecar.start()
+        } catch {
+            Diagnostics.print("error: \(error)")
+            throw ExitCode.failure
+        }
+        Diagnostics.announce("listening on \(host):\(bound)")
+        SignalWaiter.waitForTermination()
+        Diagnostics.print("shutting down")
+        sidecar.shutdown()
+    }
+}
+
+/// Finds the embedded fixture model when no path is given: in the working directory, or next to the executable
+/// (`.build/release/shard-sidecar` in a checkout).
+enum FixtureLocator {
+    static func resolve(model: String?, tokenizer: String?) throws -> (model: String, tokenizer: String?) {
+        if let model { return (model, tokenizer) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        var directory = executable.deletingLastPathComponent()
+        for _ in 0 ..< 5 {
+            candidates.append(directory)
+            directory = directory.deletingLastPathComponent()
+        }
+        for base in candidates {
+            let fixture = base.appendingPathComponent("Fixtures/kjv-tiny")
+            let modelPath = fixture.appendingPathComponent("model-q8_0.gguf").path
+            if FileManager.default.fileExists(atPath: modelPath) {
+                return (modelPath, tokenizer ?? fixture.appendingPathComponent("tokenizer.model").path)
+            }
+        }
+        Diagnostics.print("error: no --model given and Fixtures/kjv-tiny/model-q8_0.gguf was not found")
+        throw ExitCode.failure
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM.
+enum SignalWaiter {
+    static func waitForTermination() {
+        let received = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { received.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        received.wait()
+        sources.forEach { $0.cancel() }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import ShardEngine
+import ShardProtocol
+import ShardTokenizers
+
+/// The model a sidecar serves: its identity, tokenizer and prompt resolution.
+struct ModelService: Sendable {
+    /// The id clients may name besides `shard/network-default` (`general.name`, else the file name).
+    let id: String
+    /// SHA-256 of the GGUF file: peers must announce the same.
+    let sha256: String
+    let hyperparameters: LlamaHyperparameters
+    let tokenizer: any Tokenizer
+    let resolver: PromptResolver
+    /// The SentencePiece file served at `/models/ID/tokenizer.model`, when the model has one.
+    let tokenizerModelData: [UInt8]?
+    let endOfSequence: TokenID?
+
+    init(bundle: ModelBundle, path: String) {
+        let name = bundle.gguf.metadata["general.name"]?.stringValue
+        id = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        sha256 = bundle.gguf.sha256Hex()
+        hyperparameters = bundle.hyperparameters
+        tokenizer = bundle.tokenizer
+        resolver = PromptResolver(tokenizer: bundle.tokenizer, addsBOS: bundle.addsBOS,
+                                  contextLength: bundle.hyperparameters.contextLength)
+        tokenizerModelData = (bundle.tokenizer as? SentencePieceTokenizer)?.modelData
+        endOfSequence = bundle.tokenizer.eosTokenID
+    }
+
+    /// True when `requested` (the request's `model`) names this model.
+    func matches(_ requested: String?) -> Bool {
+        guard let requested else { return true }
+        return requested == GenerationRequest.defaultModelID || requested == id
+    }
+
+    /// The entry of `GET /models`.
+    var json: JSONValue {
+        .object([
+            "id": .string(id), "aliases": .array([.string(GenerationRequest.defaultModelID)]),
+            "tokenizer": .string(resolver.wireTokenizer), "context_length": .int(Int64(hyperparameters.contextLength)),
+            "vocab_size": .int(Int64(hyperparameters.vocabularySize)), "layers": .int(Int64(hyperparameters.blockCount)),
+            "sha256": .string(sha256),
+        ])
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import ShardEngine
+import ShardNetworking
+import ShardProtocol
+
+/// `shard-sidecar peer`: serves one layer range of a model over WebSocket (`/peer`) with binary frames.
+///
+/// Frames are accepted only after the handshake (and, with a secret, only from a sidecar that proved it);
+/// every frame is decoded with bounds checks and checked against the stage before use. A connection that sends
+/// garbage is closed; the peer keeps serving its other connections.
+public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
+    /// Settings of a peer.
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 0
+        public var secret: String?
+        /// Sequences the peer accepts at once (announced as capacity).
+        public var capacity = 256
+        /// Creates a configuration.
+        public init(host: String = "127.0.0.1", port: Int = 0, secret: String? = nil) {
+            self.host = host
+            self.port = port
+            self.secret = secret
+        }
+    }
+
+    private struct Link { var nonce: String; var authenticated = false }
+
+    private let configuration: Configuration
+    private let executor: StageFrameExecutor
+    private let modelSHA256: String
+    private let compute = DispatchQueue(label: "shard-peer-compute")
+    /// Guards `links`.
+    private let lock = NSLock()
+    private var links: [ConnectionID: Link] = [:]
+    private var server: HTTPWebSocketServer?
+
+    /// Loads layers `layers` of the model at `modelPath`.
+    public init(modelPath: String, layers: Range<Int>, configuration: Configuration) throws {
+        let file = try GGUFFile(path: modelPath)
+        executor = StageFrameExecutor(stage: try LlamaStage(model: file, layers: layers))
+        modelSHA256 = file.sha256Hex()
+        self.configuration = configuration
+    }
+
+    /// The stage, for tests.
+    public var stage: LlamaStage { executor.stage }
+
+    /// Starts listening; returns the bound port.
+    public func start() throws -> Int {
+        var serverConfiguration = HTTPWebSocketServer.Configuration()
+        serverConfiguration.host = configuration.host
+        serverConfiguration.port = configuration.port
+        serverConfiguration.webSocketPaths = ["/peer"]
+        serverConfiguration.maxWebSocketMessageBytes = 64 << 20
+        let server = HTTPWebSocketServer(configuration: serverConfiguration, handler: self)
+        self.server = server
+        return try server.start()
+    }
+
+    /// Stops serving.
+    public func shutdown() { server?.shutdown() }
+
+    public func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
+        let layers = executor.stage.layers
+        let body: JSONValue = request.path == "/health"
+            ? .object(["status": .string("ok"), "layers": .array([.int(Int64(layers.lowerBound)),
+                                                                 .int(Int64(layers.upperBound))])])
+            : ProtocolError(status: 404, code: "not_found", message: "a peer serves /peer and /health").body()
+        server.respond(HTTPResponse(status: request.path == "/health" ? 200 : 404,
+                                    headers: [("Content-Type", "application/json")], body: body.encoded()),
+                       to: request.connection)
+    }
+
+    public func httpConnectionClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {}
+
+    public func webSocketOpened(_ connection: ConnectionID, path: String, query: [String: String],
+                                headers: [String: String], server: HTTPWebSocketServer) {
+        let nonce = PeerHandshake.nonce()
+        lock.withLock { links[connection] = Link(nonce: nonce) }
+        let hello = PeerHandshake.Hello(modelSHA256: modelSHA256, layers: executor.stage.layers,
+                                        capacity: configuration.capacity, nonce: nonce)
+        _ = server.send(.text(hello.json.encodedString()), to: connection)
+    }
+
+    public func webSocketMessage(_ message: WebSocketMessage, connection: ConnectionID, server: HTTPWebSocketServer) {
+        switch message {
+        case let .text(text): handshake(text, connection: connection, server: server)
+        case let .binary(bytes): frame(bytes, connection: connection, server: server)
+        }
+    }
+
+    public func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
+        let idle = lock.withLock { () -> Bool in
+            links.removeValue(forKey: connection)
+            return links.values.allSatisfy { !$0.authenticated }
+        }
+        // The sidecar that owned the caches is gone; it replays its sequences when it reconnects.
+        if idle { compute.async { [executor] in executor.stage.releaseAll() } }
+    }
+
+    private func handshake(_ text: String, connection: ConnectionID, server: HTTPWebSocketServer) {
+        guard let value = JSONValue.decode(Array(text.utf8)), value["type"]?.stringValue == "auth",
+              let sidecarNonce = value["nonce"]?.stringValue,
+              let link = lock.withLock({ links[connection] })
+        else {
+            server.close(connection, code: PeerHandshake.badFrame, reason: "expected an auth message")
+            return
+        }
+        guard PeerHandshake.verify(value["mac"]?.stringValue, secret: configuration.secret, role: "sidecar",
+                                   nonce: link.nonce)
+        else {
+            Log.warning("peer link refused: authentication failed")
+            server.close(connection, code: PeerHandshake.authenticationFailed, reason: "authentication failed")
+            return
+        }
+        lock.withLock { links[connection]?.authenticated = true }
+        let mac = PeerHandshake.mac(secret: configuration.secret, role: "peer", nonce: sidecarNonce)
+        _ = server.send(.text(JSONValue.object(["type": .string("ready"), "mac": .string(mac)]).encodedString()),
+                        to: connection)
+    }
+
+    private func frame(_ bytes: [UInt8], connection: ConnectionID, server: HTTPWebSocketServer) {
+        guard lock.withLock({ links[connection]?.authenticated }) == true else {
+            server.close(connection, code: PeerHandshake.authenticationFailed, reason: "frame before authentication")
+            return
+        }
+        let executor = self.executor
+        compute.async { [weak server] in
+            guard let server else { return }
+            do {
+                let frame = try PeerFrame.decode(bytes)
+                if let result = try executor.execute(frame) {
+                    _ = server.send(.binary(result.encoded()), to: connection)
+                }
+            } catch {
+                Log.warning("closing peer link: \(error)")
+                server.close(connection, code: PeerHandshake.badFrame, reason: String("\(error)".prefix(100)))
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import ShardProtocol
+import ShardTokenizers
+
+/// Continuous batching on a dedicated thread: every step sends one batched frame through the shard pipeline with
+/// every running sequence (a prefill for those that just joined, one token for the others), then hands each
+/// sampled token to the registry. New requests join between steps; finished and cancelled ones leave and free
+/// their KV caches on every shard.
+///
+/// When a shard fails mid-step, no token of that step has been emitted: every sequence of the step is released
+/// everywhere and replayed from its known tokens (prompt and generated) as a prefill on the shards still up.
+/// Sampling depends only on the seed and the token index, so the client sees no lost, repeated or changed token.
+final class Scheduler: @unchecked Sendable {
+    struct Configuration: Sendable {
+        /// Most sequences in one step.
+        var maxBatchSequences = 64
+        /// How long requests wait for a missing layer range to come back before they fail.
+        var shardOutageTimeout: TimeInterval = 30
+    }
+
+    /// A running sequence: what to feed next, and where.
+    private struct Active {
+        var admission: RequestRegistry.Admission
+        var position = 0
+        var pending: [TokenID]
+        var generated: [TokenID] = []
+    }
+
+    private let registry: RequestRegistry
+    private let pipeline: ShardPipeline
+    private let configuration: Configuration
+    private let endOfSequence: TokenID?
+    private let contextLength: Int
+    let metrics: SchedulerMetrics
+    /// Guards `wakeups` and `stopping`; the thread waits on it.
+    private let condition = NSCondition()
+    private var wakeups = 0
+    private var stopping = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    /// Scheduler-thread state.
+    private var active: [Active] = []
+    private var stepID: UInt64 = 0
+    private var outageSince: Date?
+
+    init(registry: RequestRegistry, pipeline: ShardPipeline, configuration: Configuration, endOfSequence: TokenID?,
+         contextLength: Int, metrics: SchedulerMetrics) {
+        self.registry = registry
+        self.pipeline = pipeline
+        self.configuration = configuration
+        self.endOfSequence = endOfSequence
+        self.contextLength = contextLength
+        self.metrics = metrics
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "shard-scheduler"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Wakes the loop (new work, a cancellation, a shard back).
+    func wake() {
+        condition.withLock {
+            wakeups += 1
+            condition.signal()
+        }
+    }
+
+    /// Ends every running request with a final `cancelled` event, frees the shards and stops the thread.
+    func stop() {
+        condition.withLock {
+            stopping = true
+            condition.signal()
+        }
+        if thread != nil { finished.wait() }
+    }
+
+    private func run() {
+        while true {
+            let shouldStop = condition.withLock { () -> Bool in
+                while !stopping, wakeups == 0, active.isEmpty { condition.wait() }
+                wakeups = 0
+                return stopping
+            }
+            if shouldStop { break }
+            step()
+        }
+        for sequence in active {
+            registry.finish(sequence.admission.id, reason: .cancelled, error: nil)
+        }
+        pipeline.release(active.map(\.admission.sequence))
+        active.removeAll()
+    }
+
+    private func step() {
+        let cancelled = registry.takeCancellations()
+        if !cancelled.isEmpty {
+            let leaving = active.filter { cancelled.contains($0.admission.id) }
+            pipeline.release(leaving.map(\.admission.sequence))
+            for sequence in leaving { registry.finish(sequence.admission.id, reason: .cancelled, error: nil) }
+            active.removeAll { cancelled.contains($0.admission.id) }
+        }
+        for admission in registry.admit(limit: configuration.maxBatchSequences - active.count) {
+            active.append(Active(admission: admission, pending: admission.promptIDs))
+        }
+        guard !active.isEmpty else { return }
+        if !pipeline.missingLayers().isEmpty {
+            waitForShards()
+            return
+        }
+        outageSince = nil
+        stepID += 1
+        let work = active.map { sequence in
+            let request = sequence.admission.request
+            return SequenceWork(
+                sequence: sequence.admission.sequence, startPosition: sequence.position, tokens: sequence.pending,
+                sampling: PeerFrame.Sampling(
+                    temperature: Float(request.temperature), topP: Float(request.topP), topK: UInt32(request.topK),
+                    minTokens: UInt32(request.minTokens), generatedCount: UInt32(sequence.generated.count),
+                    seed: sequence.admission.seed))
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let sampled: [TokenID]
+        do {
+            sampled = try pipeline.step(work, stepID: stepID)
+        } catch {
+            metrics.recordFailure()
+            replayAll(after: error)
+            return
+        }
+        metrics.recordStep(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+                           tokens: sampled.count)
+        var stillActive: [Active] = []
+        for (var sequence, token) in zip(active, sampled) {
+            sequence.position += sequence.pending.count
+            let contextFull = sequence.position >= contextLength
+            switch registry.accept(token, for: sequence.admission.id, eos: endOfSequence, contextFull: contextFull) {
+            case .finished:
+                pipeline.release([sequence.admission.sequence])
+            case .proceed:
+                sequence.generated.append(token)
+                sequence.pending = [token]
+                stillActive.append(sequence)
+            }
+        }
+        active = stillActive
+    }
+
+    /// A shard failed: free every sequence everywhere and rebuild them from their tokens in the next step.
+    private func replayAll(after failure: PipelineFailure) {
+        Log.warning("step failed, replaying \(active.count) sequences: \(failure)")
+        pipeline.release(active.map(\.admission.sequence))
+        for index in active.indices {
+            active[index].pending = active[index].admission.promptIDs + active[index].generated
+            active[index].position = 0
+        }
+        if !pipeline.missingLayers().isEmpty { waitForShards() }
+    }
+
+    /// Some layers have no ready shard: wait (woken when one comes back), and fail everything past the timeout.
+    private func waitForShards() {
+        let since = outageSince ?? Date()
+        outageSince = since
+        let missing = pipeline.missingLayers()
+        if Date().timeIntervalSince(since) > configuration.shardOutageTimeout {
+            let error = ProtocolError(status: 503, code: "shards_unavailable",
+                                      message: "no shard serves layers \(missing.map { "\($0.lowerBound)..<\($0.upperBound)" })")
+            for sequence in active { registry.finish(sequence.admission.id, reason: .error, error: error) }
+            pipeline.release(active.map(\.admission.sequence))
+            active.removeAll()
+            outageSince = nil
+            return
+        }
+        condition.withLock {
+            if wakeups == 0, !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.5)) }
+        }
+    }
+}

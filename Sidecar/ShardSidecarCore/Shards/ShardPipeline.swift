@@ -1,0 +1,190 @@
+import Foundation
+import ShardEngine
+import ShardProtocol
+import ShardTokenizers
+
+/// One sequence's share of a pipeline step.
+struct SequenceWork: Sendable {
+    var sequence: UInt64
+    var startPosition: Int
+    var tokens: [TokenID]
+    var sampling: PeerFrame.Sampling
+}
+
+/// A step failed on a shard; every sequence of the step must be rebuilt by replaying its tokens.
+struct PipelineFailure: Error, Sendable, CustomStringConvertible {
+    var error: ShardError
+    var description: String { error.description }
+}
+
+/// The shards that together cover every layer: for each layer range, one or more replicas.
+///
+/// Ranges come from the shards themselves (a peer announces its range when it connects), so the grouping is
+/// recomputed at each step. Each sequence sticks to one replica per range, where its KV cache lives; a new sequence
+/// goes to the ready replica holding the fewest. A step runs the ranges in order: token ids into the first, hidden
+/// states between, sampled ids out of the last.
+final class ShardPipeline: @unchecked Sendable {
+    let runners: [any ShardRunner]
+    let blockCount: Int
+    /// Guards `assignment`.
+    private let lock = NSLock()
+    /// Sequence -> the runner serving it, per range start.
+    private var assignment: [UInt64: [Int: ObjectIdentifier]] = [:]
+
+    init(runners: [any ShardRunner], blockCount: Int) {
+        self.runners = runners
+        self.blockCount = blockCount
+    }
+
+    /// Ready runners grouped by range, in layer order, when they tile `0 ..< blockCount`; `nil` otherwise.
+    private func readyGroups() -> [[any ShardRunner]]? {
+        var byRange: [Range<Int>: [any ShardRunner]] = [:]
+        for runner in runners where runner.status.state == .ready && !runner.layers.isEmpty {
+            byRange[runner.layers, default: []].append(runner)
+        }
+        var groups: [[any ShardRunner]] = []
+        var next = 0
+        while next < blockCount {
+            guard let range = byRange.keys.filter({ $0.lowerBound == next }).max(by: { $0.count < $1.count }) else {
+                return nil
+            }
+            groups.append(byRange[range]!)
+            next = range.upperBound
+        }
+        return groups
+    }
+
+    /// Layer ranges no ready shard serves, merged; empty when the pipeline is complete.
+    func missingLayers() -> [Range<Int>] {
+        if readyGroups() != nil { return [] }
+        var covered = [Bool](repeating: false, count: blockCount)
+        for runner in runners where runner.status.state == .ready {
+            for layer in runner.layers where layer < blockCount { covered[layer] = true }
+        }
+        var missing: [Range<Int>] = []
+        var start: Int?
+        for layer in 0 ... blockCount {
+            let isCovered = layer < blockCount ? covered[layer] : true
+            if !isCovered, start == nil { start = layer }
+            if isCovered, let begin = start {
+                missing.append(begin ..< layer)
+                start = nil
+            }
+        }
+        return missing.isEmpty ? [0 ..< blockCount] : missing
+    }
+
+    /// Runs one step; returns one sampled token per work item, in order.
+    func step(_ work: [SequenceWork], stepID: UInt64) throws(PipelineFailure) -> [TokenID] {
+        guard let groups = readyGroups() else {
+            throw PipelineFailure(error: ShardError(shard: "pipeline", message: "some layers have no ready shard"))
+        }
+        var rowStart: [Int] = []
+        var rows = 0
+        for item in work {
+            rowStart.append(rows)
+            rows += item.tokens.count
+        }
+        var hidden: [Float] = []
+        var width = 0
+        for (rangeIndex, group) in groups.enumerated() {
+            let isFirst = rangeIndex == 0, isLast = rangeIndex == groups.count - 1
+            let chosen = try assign(work, group: group)
+            var sampled = [TokenID](repeating: 0, count: work.count)
+            var outputs = [[Float]](repeating: [], count: work.count)
+            var outputWidth = 0
+            for (replica, runner) in group.enumerated() {
+                let members = work.indices.filter { chosen[$0] == replica }
+                if members.isEmpty { continue }
+                let slices = members.map {
+                    PeerFrame.Slice(sequence: work[$0].sequence, startPosition: UInt32(work[$0].startPosition),
+                                    count: UInt32(work[$0].tokens.count))
+                }
+                var frame = PeerFrame(kind: .forward, dtype: isFirst ? .tokens : .f32, step: stepID, slices: slices,
+                                      sampling: isLast ? members.map { work[$0].sampling } : nil,
+                                      width: isFirst ? 0 : width)
+                if isFirst {
+                    frame.tokens = members.flatMap { work[$0].tokens }
+                } else {
+                    frame.values = members.flatMap { index in
+                        hidden[rowStart[index] * width ..< (rowStart[index] + work[index].tokens.count) * width]
+                    }
+                }
+                let result: PeerFrame
+                do { result = try runner.run(frame) } catch { throw PipelineFailure(error: error) }
+                try check(result, against: frame, from: runner, last: isLast)
+                if isLast {
+                    for (offset, index) in members.enumerated() { sampled[index] = result.tokens[offset] }
+                } else {
+                    outputWidth = result.width
+                    var offset = 0
+                    for index in members {
+                        let count = work[index].tokens.count * result.width
+                        outputs[index] = Array(result.values[offset ..< offset + count])
+                        offset += count
+                    }
+                }
+            }
+            if isLast { return sampled }
+            hidden = outputs.flatMap { $0 }
+            width = outputWidth
+        }
+        return []
+    }
+
+    private func check(_ result: PeerFrame, against frame: PeerFrame, from runner: any ShardRunner,
+                       last: Bool) throws(PipelineFailure) {
+        let name = runner.status.name
+        guard result.step == frame.step, result.slices == frame.slices else {
+            throw PipelineFailure(error: ShardError(shard: name, message: "answered a different step or sequences"))
+        }
+        if last {
+            guard result.kind == .sampled, result.tokens.count == frame.slices.count else {
+                throw PipelineFailure(error: ShardError(shard: name, message: "the last stage returned no sampled ids"))
+            }
+        } else {
+            guard result.kind == .hidden, result.width > 0, result.values.count == frame.rowCount * result.width else {
+                throw PipelineFailure(error: ShardError(shard: name, message: "a stage returned malformed hidden states"))
+            }
+        }
+    }
+
+    /// Chooses the replica of each work item in one range, keeping existing assignments.
+    private func assign(_ work: [SequenceWork], group: [any ShardRunner]) throws(PipelineFailure) -> [Int] {
+        let start = group[0].layers.lowerBound
+        let ids = group.map { ObjectIdentifier($0) }
+        lock.lock()
+        defer { lock.unlock() }
+        var load = [Int](repeating: 0, count: group.count)
+        for ranges in assignment.values {
+            if let owner = ranges[start], let index = ids.firstIndex(of: owner) { load[index] += 1 }
+        }
+        var chosen: [Int] = []
+        for item in work {
+            if let owner = assignment[item.sequence]?[start] {
+                guard let index = ids.firstIndex(of: owner) else {
+                    // Its cache is gone with the shard: the sequence must be replayed elsewhere.
+                    throw PipelineFailure(error: ShardError(shard: "layers \(group[0].layers)",
+                                                            message: "the shard holding sequence \(item.sequence) is down"))
+                }
+                chosen.append(index)
+                continue
+            }
+            let best = load.indices.min { load[$0] < load[$1] }!
+            assignment[item.sequence, default: [:]][start] = ids[best]
+            load[best] += 1
+            chosen.append(best)
+        }
+        return chosen
+    }
+
+    /// Frees sequences on every shard and forgets their assignments.
+    func release(_ sequences: [UInt64]) {
+        guard !sequences.isEmpty else { return }
+        lock.withLock { for sequence in sequences { assignment[sequence] = nil } }
+        for runner in runners { runner.release(sequences) }
+    }
+
+    /// Sequences cached per runner (local runners only), for tests and `/peers`.
+    func cachedSequenceCounts() -> [Int?] { runners.map { $0.cachedSequenceCount() } }
+}

@@ -1,0 +1,84 @@
+import ShardEngine
+import ShardProtocol
+
+/// State of a shard as shown by `/peers` and used for readiness.
+public enum ShardState: String, Sendable {
+    /// Serving.
+    case ready
+    /// Connecting, handshaking or reconnecting.
+    case connecting
+    /// Refused (wrong model, failed authentication) or unreachable.
+    case down
+}
+
+/// A snapshot of one shard for `/peers`.
+public struct ShardStatus: Sendable {
+    /// `local-N` or the peer's URL.
+    public var name: String
+    /// The blocks it serves.
+    public var layers: Range<Int>
+    public var state: ShardState
+    /// Mean round-trip of recent steps, in milliseconds.
+    public var latencyMilliseconds: Double?
+    /// Why it is down, when it is.
+    public var detail: String?
+}
+
+/// Why a step could not run.
+public struct ShardError: Error, Sendable, CustomStringConvertible {
+    /// The shard at fault.
+    public var shard: String
+    public var message: String
+    public var description: String { "shard \(shard): \(message)" }
+}
+
+/// One stage of the pipeline: a local stage or a remote peer, serving a range of layers.
+public protocol ShardRunner: AnyObject, Sendable {
+    /// The blocks this runner computes.
+    var layers: Range<Int> { get }
+    /// For `/peers`.
+    var status: ShardStatus { get }
+    /// Runs a forward frame and returns its result frame. Blocks the calling thread.
+    func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame
+    /// Frees these sequences' caches (best effort; a dead peer has nothing to free).
+    func release(_ sequences: [UInt64])
+    /// Sequences holding cache on this shard (for tests and metrics), or `nil` when unknown.
+    func cachedSequenceCount() -> Int?
+}
+
+/// A shard computed in this process.
+public final class LocalShardRunner: ShardRunner {
+    private let executor: StageFrameExecutor
+    private let index: Int
+
+    /// Wraps a local stage; `index` names it `local-<index>`.
+    public init(stage: LlamaStage, index: Int) {
+        executor = StageFrameExecutor(stage: stage)
+        self.index = index
+    }
+
+    public var layers: Range<Int> { executor.stage.layers }
+
+    public var status: ShardStatus {
+        ShardStatus(name: "local-\(index)", layers: layers, state: .ready, latencyMilliseconds: nil)
+    }
+
+    public func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame {
+        do {
+            guard let result = try executor.execute(frame) else {
+                throw ShardError(shard: status.name, message: "no result for a forward frame")
+            }
+            return result
+        } catch let error as ShardError {
+            throw error
+        } catch {
+            throw ShardError(shard: status.name, message: "\(error)")
+        }
+    }
+
+    public func release(_ sequences: [UInt64]) {
+        for sequence in sequences { executor.stage.release(SequenceID(sequence)) }
+    }
+
+    public func cachedSequenceCount() -> Int? { executor.stage.activeSequences.count }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import ShardEngine
+import ShardNetworking
+import ShardProtocol
+
+/// A running sidecar: the model, its shards (in-process and peers), the registry, the scheduler and the
+/// HTTP/WebSocket server, assembled from a ``SidecarConfiguration``.
+public final class Sidecar: @unchecked Sendable {
+    let configuration: SidecarConfiguration
+    let model: ModelService
+    let registry: RequestRegistry
+    let pipeline: ShardPipeline
+    let scheduler: Scheduler
+    let api: SidecarAPI
+    private let remotePeers: [RemotePeerRunner]
+    private var server: HTTPWebSocketServer?
+    private var sweeper: DispatchSourceTimer?
+
+    /// Loads the model and the local shards and prepares the peers; nothing listens before ``start()``.
+    public init(configuration: SidecarConfiguration) throws {
+        self.configuration = configuration
+        let bundle = try ModelBundle(modelPath: configuration.modelPath, tokenizerPath: configuration.tokenizerPath)
+        model = ModelService(bundle: bundle, path: configuration.modelPath)
+        let blockCount = bundle.hyperparameters.blockCount
+        var runners: [any ShardRunner] = []
+        if configuration.localShards > 0 {
+            let ranges = LocalPipeline.evenSplit(blockCount: blockCount, stageCount: configuration.localShards)
+            for (index, range) in ranges.enumerated() {
+                runners.append(LocalShardRunner(stage: try LlamaStage(model: bundle.gguf, layers: range), index: index))
+            }
+        }
+        registry = RequestRegistry(configuration: configuration.registry)
+        let metrics = SchedulerMetrics()
+        var wake: @Sendable () -> Void = {}
+        let wakeBox = WakeBox()
+        wake = { wakeBox.fire() }
+        remotePeers = configuration.peers.map { url in
+            RemotePeerRunner(configuration: .init(url: url, expectedModelSHA256: bundle.gguf.sha256Hex(),
+                                                  secret: configuration.peerSecret), onReady: wake)
+        }
+        runners += remotePeers as [any ShardRunner]
+        pipeline = ShardPipeline(runners: runners, blockCount: blockCount)
+        scheduler = Scheduler(registry: registry, pipeline: pipeline, configuration: configuration.scheduler,
+                              endOfSequence: model.endOfSequence, contextLength: bundle.hyperparameters.contextLength,
+                              metrics: metrics)
+        wakeBox.target = scheduler
+        registry.onWork = wake
+        api = SidecarAPI(configuration: configuration.api, registry: registry, model: model, pipeline: pipeline,
+                         metrics: metrics)
+    }
+
+    /// Starts the scheduler, the peer links and the server; returns the bound port.
+    public func start() throws -> Int {
+        scheduler.start()
+        remotePeers.forEach { $0.start() }
+        var serverConfiguration = HTTPWebSocketServer.Configuration()
+        serverConfiguration.host = configuration.host
+        serverConfiguration.port = configuration.port
+        serverConfiguration.maxRequestBodyBytes = configuration.maxBodyBytes
+        serverConfiguration.webSocketPaths = ["/ws/generate"]
+        let api = self.api
+        serverConfiguration.acceptWebSocket = { _, headers in api.authenticate(headers) == nil ? nil : 401 }
+        let server = HTTPWebSocketServer(configuration: serverConfiguration, handler: api)
+        let port = try server.start()
+        self.server = server
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        let registry = self.registry
+        timer.setEventHandler { registry.sweep() }
+        timer.resume()
+        sweeper = timer
+        Log.info("serving model \(model.id) on \(configuration.host):\(port) with \(pipeline.runners.count) shards")
+        return port
+    }
+
+    /// Stops accepting, ends in-flight requests with a final event, closes the peers and the server.
+    public func shutdown() {
+        sweeper?.cancel()
+        scheduler.stop()
+        remotePeers.forEach { $0.shutdown() }
+        server?.shutdown()
+    }
+
+    /// Sequences cached on each in-process shard (`nil` for peers): all zero when nothing is in flight.
+    public func localCachedSequenceCounts() -> [Int?] { pipeline.cachedSequenceCounts() }
+
+    /// Requests held by the registry.
+    public var requestCount: Int { registry.count }
+}
+
+/// Lets the peers wake the scheduler, which is created after them.
+private final class WakeBox: @unchecked Sendable {
+    /// Set once during assembly, before any peer starts; read-only afterwards.
+    nonisolated(unsafe) weak var target: Scheduler?
+    func fire() { target?.wake() }
+}

@@ -1,0 +1,66 @@
+import ShardProtocol
+
+/// Everything `shard-sidecar serve` can be told.
+public struct SidecarConfiguration: Sendable {
+    /// Address to bind; loopback by default.
+    public var host = "127.0.0.1"
+    /// Port; 0 picks a free one.
+    public var port = 9091
+    /// GGUF model.
+    public var modelPath: String
+    /// SentencePiece tokenizer; the GGUF vocabulary when `nil`.
+    public var tokenizerPath: String?
+    /// In-process shards the model's layers are split over (0 when peers serve every layer).
+    public var localShards = 2
+    /// Peer shard URLs (`ws://HOST:PORT/peer`).
+    public var peers: [String] = []
+    /// Shared secret peers must prove.
+    public var peerSecret: String?
+    /// Largest request body accepted.
+    public var maxBodyBytes = 1 << 20
+    var registry = RegistryConfiguration()
+    var scheduler = Scheduler.Configuration()
+    var api = SidecarAPI.Configuration()
+
+    /// Creates a configuration for `modelPath`.
+    public init(modelPath: String, tokenizerPath: String? = nil) {
+        self.modelPath = modelPath
+        self.tokenizerPath = tokenizerPath
+    }
+
+    /// API key required on every route but `/health`.
+    public var apiKey: String? {
+        get { api.apiKey }
+        set { api.apiKey = newValue }
+    }
+
+    /// Queued plus running requests accepted at once.
+    public var queueCapacity: Int {
+        get { registry.queueCapacity }
+        set { registry.queueCapacity = newValue }
+    }
+
+    /// Highest `max_new_tokens` accepted.
+    public var maxNewTokensCap: Int {
+        get { api.limits.maxNewTokensCap }
+        set { api.limits.maxNewTokensCap = newValue }
+    }
+
+    /// Requests one WebSocket connection may have in flight.
+    public var maxRequestsPerConnection: Int {
+        get { api.maxRequestsPerConnection }
+        set { api.maxRequestsPerConnection = newValue }
+    }
+
+    /// Sequences in one batched step.
+    public var maxBatchSequences: Int {
+        get { scheduler.maxBatchSequences }
+        set { scheduler.maxBatchSequences = newValue }
+    }
+
+    /// Seconds a finished request stays readable.
+    public var finishedTTL: Double {
+        get { registry.finishedTTL }
+        set { registry.finishedTTL = newValue }
+    }
+}

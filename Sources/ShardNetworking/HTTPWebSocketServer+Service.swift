@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CLibWebSockets
+import Dispatch
+
+extension HTTPWebSocketServer {
+    /// The protocol name of the server's one protocol (HTTP and WebSocket share it; it is the vhost default).
+    static let protocolName = "shard-http-ws"
+
+    /// The service thread: creates the context, reports the port, services until shutdown, then destroys the
+    /// context and frees the C allocations, all on this thread.
+    func runService(startup: StartupSignal) {
+        _ = configureLibWebSocketsLogging
+        let allocations = CAllocations()
+        defer { allocations.freeAll() }
+        var info = lws_context_creation_info()
+        info.port = Int32(configuration.port)
+        info.iface = UnsafePointer(allocations.string(configuration.host))
+        let protocols = allocations.protocols(name: Self.protocolName, sessionBytes: MemoryLayout<UInt64>.size,
+                                              rxBufferBytes: 64 << 10)
+        protocols[0].callback = { wsi, reason, user, input, length in
+            HTTPWebSocketServer.serviceCallback(wsi, reason, user, input, length)
+        }
+        info.protocols = UnsafePointer(protocols)
+        info.pvo = UnsafePointer(allocations.defaultProtocolOption(protocolName: Self.protocolName))
+        info.gid = -1
+        info.uid = -1
+        info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+            | (configuration.host.contains(":") ? 0 : UInt64(LWS_SERVER_OPTION_DISABLE_IPV6))
+        info.keepalive_timeout = Int32(configuration.keepAliveTimeoutSeconds)
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        state.withLock { $0.serviceThread = pthread_self() }
+
+        let address = "\(configuration.host):\(configuration.port)"
+        guard let context = lws_create_context(&info) else {
+            state.withLock { $0.phase = .stopped }
+            startup.finish(.failure(NetworkError(.bindFailed, "could not listen on \(address)")))
+            return
+        }
+        let port = Int(lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")))
+        let proceed = state.withLock { state -> Bool in
+            guard port > 0, !state.stopRequested else {
+                state.phase = .stopped
+                return false
+            }
+            state.phase = .running(context: UInt(bitPattern: context))
+            return true
+        }
+        guard proceed else {
+            lws_context_destroy(context)
+            startup.finish(.failure(port > 0 ? NetworkError(.invalidState, "shut down while starting")
+                                             : NetworkError(.bindFailed, "could not listen on \(address)")))
+            return
+        }
+        startup.finish(.success(port))
+        serve(context)
+        // Cleared under the lock first, so no other thread calls lws_cancel_service on a destroyed context.
+        state.withLock { $0.phase = .stopped }
+        lws_context_destroy(context)
+    }
+
+    /// Runs `lws_service` until a requested shutdown has drained every connection (or its deadline passed).
+    private func serve(_ context: OpaquePointer) {
+        var drainDeadline: ContinuousClock.Instant?
+        while true {
+            if lws_service(context, 0) < 0 { return }
+            let (stopping, open) = state.withLock { ($0.stopRequested, $0.exchanges.count + $0.webSockets.count) }
+            guard stopping else { continue }
+            if drainDeadline == nil {
+                drainDeadline = .now + .seconds(2)
+                beginDrain()
+                // Wakes the loop at the deadline even if no connection event arrives.
+                DispatchQueue.global().asyncAfter(deadline: .now() + 2.05) { [self] in
+                    state.withLock { $0.wakeServiceThread() }
+                }
+            }
+            if open == 0 || ContinuousClock.now >= drainDeadline! { return }
+        }
+    }
+
+    /// Closes WebSockets with 1001 (dropping them after a second if they do not read) and drops pending HTTP requests.
+    private func beginDrain() {
+        let (sockets, requests) = state.withLock { state -> ([UInt], [UInt]) in
+            for id in state.webSockets.keys {
+                state.webSockets[id]!.outbox.removeAll()
+                state.webSockets[id]!.closeRequest = CloseRequest(code: 1001, reason: "server shutting down",
+                                                                  graceSeconds: 1)
+                state.webSockets[id]!.closeTimerArmed = true
+            }
+            return (state.webSockets.values.map(\.wsi), state.exchanges.values.map(\.wsi))
+        }
+        for bits in sockets {
+            let wsi = OpaquePointer(bitPattern: bits)!
+            lws_callback_on_writable(wsi)
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 1)
+        }
+        for bits in requests {
+            lws_set_timeout(OpaquePointer(bitPattern: bits)!, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+        }
+    }
+
+    /// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`: asks for WRITEABLE on every connection with queued output or a close,
+    /// and arms the fallback timer of new closes (a client that never reads never becomes writable).
+    func serviceWakeups() {
+        let work = state.withLock { state -> [(wsi: UInt, dropAfter: Int32?)] in
+            state.wakePending = false
+            var work: [(wsi: UInt, dropAfter: Int32?)] = []
+            for id in state.wakeups {
+                if let session = state.webSockets[id] {
+                    var dropAfter: Int32?
+                    if let close = session.closeRequest, !session.closeTimerArmed {
+                        state.webSockets[id]!.closeTimerArmed = true
+                        dropAfter = close.graceSeconds
+                    }
+                    work.append((session.wsi, dropAfter))
+                } else if let exchange = state.exchanges[id] {
+                    work.append((exchange.wsi, nil))
+                }
+            }
+            state.wakeups.removeAll(keepingCapacity: true)
+            return work
+        }
+        for item in work {
+            let wsi = OpaquePointer(bitPattern: item.wsi)!
+            lws_callback_on_writable(wsi)
+            if let seconds = item.dropAfter { lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, seconds) }
+        }
+    }
+}

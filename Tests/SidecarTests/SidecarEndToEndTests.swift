@@ -1,0 +1,303 @@
+import Foundation
+import ShardNetworking
+import ShardProtocol
+import ShardTestSupport
+import Testing
+
+/// End-to-end tests against real `shard-sidecar` processes on ephemeral loopback ports.
+@Suite("Sidecar end to end", .serialized)
+struct SidecarEndToEndTests {
+    static let model = "Fixtures/kjv-tiny/model-q8_0.gguf"
+    static let prompt = "And God said,"
+
+    static func sidecar(_ extra: [String] = []) throws -> (SidecarProcess, SidecarClient) {
+        let process = try SidecarProcess(["serve", "--port", "0"] + extra)
+        return (process, SidecarClient(port: process.port))
+    }
+
+    static func peer(layers: String, extra: [String] = []) throws -> SidecarProcess {
+        try SidecarProcess(["peer", "--model", model, "--layers", layers, "--port", "0"] + extra)
+    }
+
+    @Test func twoPeerProcessesGiveTheTokensOfComplete() async throws {
+        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 24)
+        let first = try Self.peer(layers: "0:2"), second = try Self.peer(layers: "2:6")
+        defer { first.stop(); second.stop() }
+        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                   "--peer", "ws://127.0.0.1:\(first.port)/peer",
+                                                   "--peer", "ws://127.0.0.1:\(second.port)/peer"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let polled = try client.generateByPolling(requestBody(Self.prompt, maxNewTokens: 24))
+        let streamed = try await client.generateByWebSocket(requestBody(Self.prompt, maxNewTokens: 24))
+        #expect(!expected.isEmpty)
+        #expect(polled.text == expected)
+        #expect(streamed.text == expected)
+        #expect(polled.tokenIDs == streamed.tokenIDs)
+        let (_, peers) = try client.json("GET", "/peers")
+        guard case let .array(list)? = peers["peers"] else { Issue.record("no peers list"); return }
+        #expect(list.count == 2)
+        #expect(list.allSatisfy { $0["state"] == .string("ready") })
+    }
+
+    @Test func theScaffoldClientStreamsInBothModes() throws {
+        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 20)
+        let (sidecar, client) = try Self.sidecar()
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        for mode in ["http_poll", "websocket"] {
+            let result = try ExecutableRunner.runTool("/usr/bin/python3", [
+                "Tests/SidecarTests/Scripts/scaffold_client.py", mode, "http://127.0.0.1:\(sidecar.port)",
+                Self.prompt, "20",
+            ])
+            #expect(result.status == 0, "\(mode): \(result.standardError)")
+            #expect(result.standardOutput == expected, "\(mode)")
+        }
+    }
+
+    @Test func manyConcurrentStreamsAndPollersAllComplete() async throws {
+        let (sidecar, client) = try Self.sidecar(["--max-batch", "64"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let exact: [String: JSONValue] = ["min_tokens": .int(6)]
+        try await withThrowingTaskGroup(of: Int?.self) { group in
+            for index in 0 ..< 100 {
+                group.addTask {
+                    let result = try await client.generateByWebSocket(
+                        requestBody("Blessed are the \(index % 7)", maxNewTokens: 6, extra: exact))
+                    return result.finishReason == "length" && result.tokenIDs.count == 6 ? result.completionTokens : nil
+                }
+            }
+            for index in 0 ..< 50 {
+                group.addTask {
+                    let result = try await Task.detached {
+                        try client.generateByPolling(requestBody("The LORD is \(index % 5)", maxNewTokens: 6, extra: exact))
+                    }.value
+                    return result.finishReason == "length" && result.tokenIDs.count == 6 ? result.completionTokens : nil
+                }
+            }
+            var completed = 0
+            for try await tokens in group where tokens == 6 { completed += 1 }
+            #expect(completed == 150)
+        }
+    }
+
+    @Test func malformedInputGetsTheDocumentedErrorsAndNothingElseIsHarmed() async throws {
+        let (sidecar, client) = try Self.sidecar(["--max-body-bytes", "4096"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        // A stream in flight must survive everything below.
+        async let survivor = client.generateByWebSocket(requestBody(Self.prompt, maxNewTokens: 40,
+                                                                  extra: ["min_tokens": .int(40)]))
+        let cases: [(String, String, String?, Int, String)] = [
+            ("POST", "/broadcast-work", "{not json", 400, "invalid_json"),
+            ("POST", "/broadcast-work", #"{"request_id": "a", "prompt_context": 7}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"prompt_context": "x"}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "\#(String(repeating: "x", count: 200))", "prompt_context": "x"}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "b", "prompt_context": ""}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "c", "input_token_ids": [1, 99999]}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "d", "input_token_ids": [1, -4]}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "e", "prompt_context": "x", "max_new_tokens": 0}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "f", "prompt_context": "x", "max_new_tokens": 5000}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "g", "prompt_context": "x", "model": "gpt-9"}"#, 404, "unknown_model"),
+            ("POST", "/broadcast-work", #"{"request_id": "h", "prompt_context": "\#(String(repeating: "y", count: 5000))"}"#, 413, "body_too_large"),
+            ("GET", "/pop-result?request_id=never-submitted", nil, 404, "unknown_request"),
+            ("GET", "/pop-result", nil, 400, "invalid_request"),
+            ("GET", "/requests/nope", nil, 404, "unknown_request"),
+            ("POST", "/requests/nope/cancel", nil, 404, "unknown_request"),
+            ("GET", "/no/such/route", nil, 404, "not_found"),
+            ("GET", "/broadcast-work", nil, 405, "method_not_allowed"),
+        ]
+        for (method, path, body, status, code) in cases {
+            let response = try client.request(method, path, body: body)
+            #expect(response.status == status, "\(method) \(path) \(body ?? ""): \(response.text)")
+            #expect(JSONValue.decode(response.body)?["error"]?["code"]?.stringValue == code, "\(path): \(response.text)")
+            #expect(JSONValue.decode(response.body)?["ok"] == .bool(false))
+        }
+        // A POST without a length (chunked) is refused at once.
+        let chunked = try RawSocket(port: sidecar.port)
+        try chunked.send("POST /broadcast-work HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        #expect(try chunked.readResponse().status == 411)
+        // Repeating a live id with the same body is safe; with another body it conflicts.
+        let body = #"{"request_id": "dup", "prompt_context": "x", "max_new_tokens": 3}"#
+        #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
+        #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
+        #expect(try client.request("POST", "/broadcast-work",
+                                   body: #"{"request_id": "dup", "prompt_context": "y"}"#).status == 409)
+        // WebSocket: binary and garbage frames get error events, the connection keeps working.
+        let socket = try RawSocket(port: sidecar.port)
+        #expect(try socket.upgrade(path: "/ws/generate").status == 101)
+        try socket.sendFrame(opcode: 2, [0, 1, 2, 3])
+        #expect(try Self.readEvent(socket)["error"]?["code"] == .string("invalid_message"))
+        try socket.sendFrame(opcode: 1, Array("{{{ garbage".utf8))
+        #expect(try Self.readEvent(socket)["error"]?["code"] == .string("invalid_json"))
+        try socket.sendFrame(opcode: 1, Array(#"{"prompt": "x", "max_new_tokens": -1}"#.utf8))
+        #expect(try Self.readEvent(socket)["error"]?["field"] == .string("max_new_tokens"))
+        try socket.sendFrame(opcode: 1, Array(#"{"prompt": "And", "max_new_tokens": 2, "min_tokens": 2}"#.utf8))
+        var events: [JSONValue] = []
+        repeat { events.append(try Self.readEvent(socket)) } while events.last?["event"] == nil
+        #expect(events.last?["event"] == .string("done"))
+        #expect(events.count == 3)
+        // A client vanishing mid-stream: its request is cancelled.
+        let vanishing = try RawSocket(port: sidecar.port)
+        try vanishing.upgrade(path: "/ws/generate")
+        try vanishing.sendFrame(opcode: 1, Array(#"{"request_id": "gone", "prompt": "x", "max_new_tokens": 200, "min_tokens": 200}"#.utf8))
+        _ = try Self.readEvent(vanishing)
+        Glibc.shutdown(vanishing.fd, Int32(SHUT_RDWR))
+        try Self.waitForState("cancelled", id: "gone", client: client)
+        let finished = try await survivor
+        #expect(finished.completionTokens == 40)
+        #expect(finished.finishReason == "length")
+    }
+
+    @Test func cancellingFreesTheRequestOnEveryShard() async throws {
+        let (sidecar, client) = try Self.sidecar()
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        // By route, while running.
+        let body = #"{"request_id": "long-1", "prompt_context": "And", "max_new_tokens": 250, "min_tokens": 250}"#
+        #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
+        _ = try client.request("GET", "/pop-result?request_id=long-1&wait_ms=10000")
+        #expect(try client.request("POST", "/requests/long-1/cancel").status == 200)
+        try Self.waitForState("cancelled", id: "long-1", client: client)
+        let (_, rest) = try client.json("GET", "/pop-result?request_id=long-1&max=1000")
+        guard case let .array(events)? = rest["results"] else { Issue.record("no events"); return }
+        #expect(events.last?["finish_reason"] == .string("cancelled"))
+        try Self.expectShardsEmpty(client)
+        // By WebSocket message.
+        let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
+        try stream.send(.text(#"{"request_id": "long-2", "prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
+        var sawCancel = false
+        for try await message in stream.messages {
+            guard case let .text(text) = message, let event = JSONValue.decode(Array(text.utf8)) else { continue }
+            if event["index"] == .int(0) { try stream.send(.text(#"{"event": "cancel", "request_id": "long-2"}"#)) }
+            if event["event"] != nil {
+                sawCancel = event["finish_reason"] == .string("cancelled")
+                break
+            }
+        }
+        stream.close()
+        #expect(sawCancel)
+        try Self.expectShardsEmpty(client)
+    }
+
+    @Test func apiKeyIsRequiredEverywhereButHealth() async throws {
+        let (sidecar, client) = try Self.sidecar(["--api-key", "s3cret"])
+        defer { sidecar.stop() }
+        #expect(try client.request("GET", "/health").status == 200)
+        for path in ["/ready", "/peers", "/models", "/metrics", "/pop-result?request_id=x"] {
+            let response = try client.request("GET", path)
+            #expect(response.status == 401, "\(path)")
+            #expect(JSONValue.decode(response.body)?["error"]?["code"] == .string("unauthorized"))
+        }
+        var bearer = client
+        bearer.headers = ["Authorization": "Bearer s3cret"]
+        try bearer.waitUntilReady()
+        var header = client
+        header.headers = ["X-API-Key": "s3cret"]
+        #expect(try header.request("GET", "/models").status == 200)
+        let socket = try RawSocket(port: sidecar.port)
+        #expect(try socket.upgrade(path: "/ws/generate").status == 401)
+        let result = try await bearer.generateByWebSocket(requestBody(Self.prompt, maxNewTokens: 3))
+        #expect(result.finishReason != nil)
+    }
+
+    @Test func aPeerWithoutTheSecretIsRefused() throws {
+        let honest = try Self.peer(layers: "0:6", extra: ["--secret", "right"])
+        defer { honest.stop() }
+        let (refusing, refusingClient) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                            "--peer", "ws://127.0.0.1:\(honest.port)/peer",
+                                                            "--peer-secret", "wrong"])
+        defer { refusing.stop() }
+        let (accepting, acceptingClient) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                              "--peer", "ws://127.0.0.1:\(honest.port)/peer",
+                                                              "--peer-secret", "right"])
+        defer { accepting.stop() }
+        try acceptingClient.waitUntilReady()
+        #expect(try refusingClient.request("GET", "/ready").status == 503)
+        // Frames before authentication are refused and the peer keeps serving its sidecar.
+        let intruder = try RawSocket(port: honest.port)
+        #expect(try intruder.upgrade(path: "/peer").status == 101)
+        try intruder.sendFrame(opcode: 2, Array(repeating: 0xAB, count: 64))
+        #expect(try intruder.readCloseCode() == 4401)
+        let result = try acceptingClient.generateByPolling(requestBody(Self.prompt, maxNewTokens: 8))
+        #expect(result.tokenIDs.count == 8)
+    }
+
+    @Test func aVanishingReplicaLosesNoToken() async throws {
+        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 60)
+        let front = try Self.peer(layers: "0:3"), backA = try Self.peer(layers: "3:6"), backB = try Self.peer(layers: "3:6")
+        defer { front.stop(); backA.stop(); backB.stop() }
+        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                   "--peer", "ws://127.0.0.1:\(front.port)/peer",
+                                                   "--peer", "ws://127.0.0.1:\(backA.port)/peer",
+                                                   "--peer", "ws://127.0.0.1:\(backB.port)/peer"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
+        try stream.send(.text(JSONValue.object(requestBody(Self.prompt, maxNewTokens: 60)).encodedString()))
+        var text = ""
+        var indices: [Int] = []
+        for try await message in stream.messages {
+            guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
+            if event["event"] != nil { break }
+            text += event["token"]?.stringValue ?? ""
+            indices.append(event["index"]?.intValue ?? -1)
+            // The sequence sits on the first replica of layers 3..<6 (both are empty when it starts).
+            if indices.count == 10 { backA.kill() }
+        }
+        stream.close()
+        #expect(indices.count > 10, "the replica must die mid-stream")
+        #expect(text == expected)
+        #expect(indices == Array(0 ..< indices.count))
+        let metrics = try client.request("GET", "/metrics").text
+        #expect(!metrics.contains("shard_step_failures_total 0\n"), "a step failed and was replayed")
+        let (_, peers) = try client.json("GET", "/peers")
+        guard case let .array(list)? = peers["peers"] else { Issue.record("no peers"); return }
+        #expect(list.filter { $0["state"] == .string("ready") }.count == 2)
+    }
+
+    @Test func sigtermEndsInFlightRequestsAndExitsZero() async throws {
+        let (sidecar, client) = try Self.sidecar()
+        try client.waitUntilReady()
+        let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
+        try stream.send(.text(#"{"prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
+        var final: JSONValue?
+        for try await message in stream.messages {
+            guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
+            if event["index"] == .int(0) { sidecar.process.terminate() }
+            if event["event"] != nil {
+                final = event
+                break
+            }
+        }
+        #expect(final?["finish_reason"] == .string("cancelled"))
+        #expect(sidecar.stop() == 0)
+    }
+
+    // MARK: helpers
+
+    static func readEvent(_ socket: RawSocket) throws -> JSONValue {
+        let frame = try socket.readFrame()
+        return JSONValue.decode(frame.payload) ?? .null
+    }
+
+    static func waitForState(_ state: String, id: String, client: SidecarClient, timeout: TimeInterval = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try client.json("GET", "/requests/\(id)").1["state"] == .string(state) { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        Issue.record("request \(id) did not reach \(state)")
+    }
+
+    static func expectShardsEmpty(_ client: SidecarClient) throws {
+        let (_, peers) = try client.json("GET", "/peers")
+        guard case let .array(list)? = peers["peers"] else { Issue.record("no peers"); return }
+        #expect(!list.isEmpty)
+        for peer in list { #expect(peer["sequences"] == .int(0), "\(peer)") }
+        let metrics = try client.request("GET", "/metrics").text
+        #expect(metrics.contains("shard_requests{state=\"running\"} 0\n"))
+        #expect(metrics.contains("shard_requests{state=\"queued\"} 0\n"))
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// A `shard-sidecar` process (serve or peer) started for a test on an ephemeral loopback port.
+///
+/// The process prints `listening on HOST:PORT` on stdout once it accepts connections; the test reads that line
+/// (no sleeps) and kills the process when done.
+final class SidecarProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    private let errorLog: Pipe
+
+    /// Starts `shard-sidecar` with `arguments` (which must bind port 0) and waits for its address.
+    init(_ arguments: [String], timeout: TimeInterval = 60) throws {
+        process.executableURL = ExecutableRunner.executable("shard-sidecar")
+        process.arguments = arguments
+        process.currentDirectoryURL = ExecutableRunner.repositoryRoot
+        let output = Pipe()
+        errorLog = Pipe()
+        process.standardOutput = output
+        process.standardError = errorLog
+        try process.run()
+        // Drain stderr continuously so logging can never block the child.
+        let errorHandle = errorLog.fileHandleForReading
+        Thread.detachNewThread { while !errorHandle.availableData.isEmpty {} }
+        let handle = output.fileHandleForReading
+        let found = PortLine()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var buffer = ""
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                buffer += String(decoding: data, as: UTF8.self)
+                if let line = buffer.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+                   let port = Int(line.split(separator: ":").last ?? "") {
+                    found.set(port)
+                    done.signal()
+                    while !handle.availableData.isEmpty {}
+                    return
+                }
+            }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + timeout) == .success, let port = found.get() else {
+            process.terminate()
+            throw SidecarProcessError(message: "shard-sidecar \(arguments.joined(separator: " ")) did not start")
+        }
+        self.port = port
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Sends SIGTERM and waits for the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Kills the process at once (a vanishing peer).
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+}
+
+struct SidecarProcessError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// The port parsed from the announcement line, handed from the reader thread under a lock.
+final class PortLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var port: Int?
+    func set(_ value: Int) { lock.withLock { port = value } }
+    func get() -> Int? { lock.withLock { port } }
+}
