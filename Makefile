@@ -36,10 +36,9 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-## demo: generate scripture-like text from the embedded fixture model.
+## demo: start the embedded sidecar, stream scripture-like text through the Swift SDK, stop the sidecar.
 demo: release
-	.build/release/shard-sidecar complete --model $(FIXTURE)/model-q8_0.gguf \
-		--tokenizer $(FIXTURE)/tokenizer.model --prompt "And God said," --max-new-tokens 96 --shards 2
+	@bash scripts/demo.sh
 
 ## serve: run the sidecar with its defaults (the fixture model on 127.0.0.1:9091, two in-process shards).
 serve: release

@@ -9,12 +9,15 @@ let package = Package(
     name: "shard-swift",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "ShardClient", targets: ["ShardClient"]),
         .library(name: "ShardTokenizers", targets: ["ShardTokenizers"]),
         .library(name: "ShardEngine", targets: ["ShardEngine"]),
         .library(name: "ShardNetworking", targets: ["ShardNetworking"]),
         .library(name: "ShardProtocol", targets: ["ShardProtocol"]),
+        .library(name: "ShardHTTPClient", targets: ["ShardHTTPClient"]),
         .library(name: "ShardSidecarCore", targets: ["ShardSidecarCore"]),
         .executable(name: "shard-sidecar", targets: ["ShardSidecar"]),
+        .executable(name: "shard", targets: ["ShardCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,6 +35,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "CShardKernels"),
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .systemLibrary(
             name: "CLibWebSockets",
             pkgConfig: "libwebsockets",
@@ -51,6 +55,11 @@ let package = Package(
         ),
 
         .target(name: "ShardNetworking", dependencies: ["CLibWebSockets"]),
+        .target(name: "ShardHTTPClient", dependencies: ["CCurl"]),
+        .target(
+            name: "ShardClient",
+            dependencies: ["ShardProtocol", "ShardTokenizers", "ShardNetworking", "ShardHTTPClient"]
+        ),
 
         .target(
             name: "ShardSidecarCore",
@@ -62,9 +71,18 @@ let package = Package(
         // MARK: Executables
         .executableTarget(
             name: "ShardSidecar",
-            dependencies: ["ShardEngine", "ShardTokenizers", "ShardSidecarCore",
+            dependencies: ["ShardEngine", "ShardTokenizers", "ShardSidecarCore", "ShardProtocol",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sidecar/ShardSidecar"
+        ),
+        .executableTarget(
+            name: "ShardCLI",
+            dependencies: ["ShardClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "StreamingExample",
+            dependencies: ["ShardClient"],
+            path: "Examples/StreamingExample"
         ),
         .executableTarget(
             name: "ShardEngineBenchmark",
@@ -84,6 +102,15 @@ let package = Package(
         ),
         .testTarget(name: "ShardNetworkingTests", dependencies: ["ShardNetworking", "ShardTestSupport"]),
         .testTarget(name: "ShardProtocolTests", dependencies: ["ShardProtocol"]),
+        .testTarget(
+            name: "SidecarCoreTests",
+            dependencies: ["ShardSidecarCore", "ShardProtocol", "ShardTokenizers", "ShardTestSupport"]
+        ),
+        .testTarget(name: "ShardHTTPClientTests", dependencies: ["ShardHTTPClient", "ShardNetworking"]),
+        .testTarget(
+            name: "ShardClientTests",
+            dependencies: ["ShardClient", "ShardProtocol", "ShardTestSupport", "ShardTokenizers"]
+        ),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShardProtocol
 import ShardSidecarCore
 
 /// `shard-sidecar peer`: serves one range of a model's layers to sidecars.
@@ -13,6 +14,7 @@ struct PeerCommand: ParsableCommand {
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port; 0 picks a free one (printed on stdout).") var port: Int
     @Option(help: "Shared secret the sidecar must prove (HMAC challenge-response).") var secret: String?
+    @Option(help: "Element type of the hidden states sent back: f32 or f16.") var hiddenDtype = "f32"
 
     func parsedLayers() throws -> Range<Int> {
         let parts = layers.split(separator: ":").map { Int($0) }
@@ -25,6 +27,7 @@ struct PeerCommand: ParsableCommand {
     func validate() throws {
         _ = try parsedLayers()
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        guard ["f32", "f16"].contains(hiddenDtype) else { throw ValidationError("--hidden-dtype must be f32 or f16") }
     }
 
     func run() throws {
@@ -32,7 +35,8 @@ struct PeerCommand: ParsableCommand {
         let bound: Int
         do {
             server = try PeerServer(modelPath: model, layers: try parsedLayers(),
-                                    configuration: .init(host: host, port: port, secret: secret))
+                                    configuration: .init(host: host, port: port, secret: secret,
+                                                         hiddenType: hiddenDtype == "f16" ? .f16 : .f32))
             bound = try server.start()
         } catch {
             Diagnostics.print("error: \(error)")

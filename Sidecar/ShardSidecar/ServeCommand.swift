@@ -24,6 +24,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Requests one WebSocket connection may have in flight.") var maxRequestsPerConnection = 16
     @Option(help: "Sequences in one batched step.") var maxBatch = 64
     @Option(help: "Seconds a finished request stays readable.") var finishedTtl: Double = 300
+    @Option(help: "Seconds requests wait for a missing layer range to be served again before they fail.")
+    var shardOutageTimeout: Double = 30
 
     func validate() throws {
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
@@ -31,7 +33,7 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--local-shards must be >= 1 unless --peer shards serve the layers")
         }
         guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
-              maxBatch >= 1, finishedTtl > 0
+              maxBatch >= 1, finishedTtl > 0, shardOutageTimeout > 0
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
         for peer in peers where !(peer.hasPrefix("ws://") || peer.hasPrefix("wss://")) {
             throw ValidationError("--peer \(peer) must be a ws:// URL")
@@ -53,6 +55,7 @@ struct ServeCommand: ParsableCommand {
         configuration.maxRequestsPerConnection = maxRequestsPerConnection
         configuration.maxBatchSequences = maxBatch
         configuration.finishedTTL = finishedTtl
+        configuration.shardOutageTimeout = shardOutageTimeout
         let sidecar: Sidecar
         let bound: Int
         do {

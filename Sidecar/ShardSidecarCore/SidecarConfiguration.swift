@@ -58,6 +58,12 @@ public struct SidecarConfiguration: Sendable {
         set { scheduler.maxBatchSequences = newValue }
     }
 
+    /// Seconds requests wait for a missing layer range before they fail with `shards_unavailable`.
+    public var shardOutageTimeout: Double {
+        get { scheduler.shardOutageTimeout }
+        set { scheduler.shardOutageTimeout = newValue }
+    }
+
     /// Seconds a finished request stays readable.
     public var finishedTTL: Double {
         get { registry.finishedTTL }

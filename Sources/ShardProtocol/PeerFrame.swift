@@ -29,9 +29,13 @@ public struct PeerFrame: Sendable, Equatable {
 
     /// One sequence's rows.
     public struct Slice: Sendable, Equatable {
+        /// The sequence (request) id used on the shards.
         public var sequence: UInt64
+        /// Position of the slice's first row.
         public var startPosition: UInt32
+        /// Rows of the slice (0 in release frames).
         public var count: UInt32
+        /// Creates a slice record.
         public init(sequence: UInt64, startPosition: UInt32, count: UInt32) {
             self.sequence = sequence
             self.startPosition = startPosition
@@ -41,13 +45,19 @@ public struct PeerFrame: Sendable, Equatable {
 
     /// How the last stage samples a slice's next token.
     public struct Sampling: Sendable, Equatable {
+        /// Softmax temperature; 0 is greedy.
         public var temperature: Float
+        /// Nucleus cut-off; 1 disables.
         public var topP: Float
+        /// Top-k cut-off; 0 disables.
         public var topK: UInt32
+        /// End-of-sequence is suppressed below this many generated tokens.
         public var minTokens: UInt32
         /// Tokens generated so far: the index of the token being sampled.
         public var generatedCount: UInt32
+        /// The request's seed.
         public var seed: UInt64
+        /// Creates a sampling record.
         public init(temperature: Float, topP: Float, topK: UInt32, minTokens: UInt32, generatedCount: UInt32,
                     seed: UInt64) {
             self.temperature = temperature
@@ -59,15 +69,20 @@ public struct PeerFrame: Sendable, Equatable {
         }
     }
 
-    public static let magic: UInt32 = 0x4452_4853  // "SHRD" little-endian
+    /// `SHRD` read as a little-endian integer.
+    public static let magic: UInt32 = 0x4452_4853
+    /// The frame format version.
     public static let version: UInt8 = 1
     /// Upper bounds that keep a hostile frame from requesting huge allocations.
     public static let maxSlices = 4096, maxRows = 1 << 16, maxWidth = 1 << 16
 
+    /// What the frame carries.
     public var kind: Kind
+    /// Payload element type.
     public var dtype: DType
     /// Correlates a result with its request.
     public var step: UInt64
+    /// The sequences in the frame, in row order.
     public var slices: [Slice]
     /// Present on forward frames to the last stage: one per slice.
     public var sampling: [Sampling]?

@@ -11,9 +11,13 @@ public struct SentencePieceTokenizer: Tokenizer {
     public let modelPath: String?
     /// The serialized model, as loaded; a sidecar serves these bytes so clients tokenize identically.
     public let modelData: [UInt8]
+    /// Number of pieces in the model.
     public let vocabularySize: Int
+    /// The `<s>` id, when the vocabulary has one.
     public let bosTokenID: TokenID?
+    /// The `</s>` id, when the vocabulary has one.
     public let eosTokenID: TokenID?
+    /// Identifies the vocabulary (see ``Tokenizer/fingerprint``).
     public let fingerprint: String
 
     /// Loads a SentencePiece model file.

@@ -17,8 +17,11 @@ public struct VocabularyTokenizer: Tokenizer {
     private let idByByte: [TokenID?]
     private let unknownTokenID: TokenID?
     private let addSpacePrefix: Bool
+    /// The `<s>` id, when the vocabulary has one.
     public let bosTokenID: TokenID?
+    /// The `</s>` id, when the vocabulary has one.
     public let eosTokenID: TokenID?
+    /// Identifies the vocabulary (see ``Tokenizer/fingerprint``).
     public let fingerprint: String
     public var vocabularySize: Int { pieces.count }
 

@@ -1,3 +1,4 @@
+import ShardTestSupport
 import Foundation
 import Testing
 import ShardEngine

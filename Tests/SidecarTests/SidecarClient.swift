@@ -92,12 +92,3 @@ func requestBody(_ prompt: String, maxNewTokens: Int, extra: [String: JSONValue]
     return body
 }
 
-/// Output of `shard-sidecar complete` for the same greedy request (the reference every transport must match).
-func completeReference(prompt: String, maxNewTokens: Int) throws -> String {
-    let result = try ExecutableRunner.run("shard-sidecar", [
-        "complete", "--model", "Fixtures/kjv-tiny/model-q8_0.gguf", "--tokenizer", "Fixtures/kjv-tiny/tokenizer.model",
-        "--prompt", prompt, "--max-new-tokens", "\(maxNewTokens)",
-    ])
-    guard result.status == 0 else { throw SidecarProcessError(message: result.standardError) }
-    return String(result.standardOutput.dropLast())  // the trailing newline `complete` prints
-}

@@ -40,6 +40,24 @@ struct SidecarEndToEndTests {
         #expect(list.allSatisfy { $0["state"] == .string("ready") })
     }
 
+    @Test func halfPrecisionHiddenStatesTravelBetweenPeers() async throws {
+        let first = try Self.peer(layers: "0:3", extra: ["--hidden-dtype", "f16"])
+        let second = try Self.peer(layers: "3:6", extra: ["--hidden-dtype", "f16"])
+        defer { first.stop(); second.stop() }
+        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                   "--peer", "ws://127.0.0.1:\(first.port)/peer",
+                                                   "--peer", "ws://127.0.0.1:\(second.port)/peer"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let result = try await client.generateByWebSocket(requestBody(Self.prompt, maxNewTokens: 16,
+                                                                      extra: ["min_tokens": .int(16)]))
+        #expect(result.tokenIDs.count == 16)
+        #expect(result.finishReason == "length")
+        // Rounding hidden states to half precision between stages barely moves a greedy continuation.
+        let reference = try completeReference(prompt: Self.prompt, maxNewTokens: 16)
+        #expect(result.text.prefix(8) == reference.prefix(8))
+    }
+
     @Test func theScaffoldClientStreamsInBothModes() throws {
         let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 20)
         let (sidecar, client) = try Self.sidecar()

@@ -11,16 +11,23 @@ import ShardProtocol
 public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     /// Settings of a peer.
     public struct Configuration: Sendable {
+        /// Address to bind.
         public var host = "127.0.0.1"
+        /// Port to bind; 0 picks a free one.
         public var port = 0
+        /// Secret the sidecar must prove; `nil` accepts any sidecar.
         public var secret: String?
         /// Sequences the peer accepts at once (announced as capacity).
         public var capacity = 256
+        /// Element type of the hidden states this peer sends (f16 halves the bytes on the wire).
+        public var hiddenType: PeerFrame.DType = .f32
         /// Creates a configuration.
-        public init(host: String = "127.0.0.1", port: Int = 0, secret: String? = nil) {
+        public init(host: String = "127.0.0.1", port: Int = 0, secret: String? = nil,
+                    hiddenType: PeerFrame.DType = .f32) {
             self.host = host
             self.port = port
             self.secret = secret
+            self.hiddenType = hiddenType
         }
     }
 
@@ -38,7 +45,8 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     /// Loads layers `layers` of the model at `modelPath`.
     public init(modelPath: String, layers: Range<Int>, configuration: Configuration) throws {
         let file = try GGUFFile(path: modelPath)
-        executor = StageFrameExecutor(stage: try LlamaStage(model: file, layers: layers))
+        executor = StageFrameExecutor(stage: try LlamaStage(model: file, layers: layers),
+                                      hiddenType: configuration.hiddenType)
         modelSHA256 = file.sha256Hex()
         self.configuration = configuration
     }
@@ -61,6 +69,9 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     /// Stops serving.
     public func shutdown() { server?.shutdown() }
 
+    // MARK: HTTPWebSocketHandler (called on the server thread)
+
+    /// Answers `GET /health` with the layer range; everything else is 404.
     public func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
         let layers = executor.stage.layers
         let body: JSONValue = request.path == "/health"
@@ -72,8 +83,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
                        to: request.connection)
     }
 
+    /// Nothing to clean up for plain HTTP.
     public func httpConnectionClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {}
 
+    /// Starts the handshake: sends `hello` with a fresh nonce.
     public func webSocketOpened(_ connection: ConnectionID, path: String, query: [String: String],
                                 headers: [String: String], server: HTTPWebSocketServer) {
         let nonce = PeerHandshake.nonce()
@@ -83,6 +96,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         _ = server.send(.text(hello.json.encodedString()), to: connection)
     }
 
+    /// Text frames carry the handshake; binary frames carry work once the link is authenticated.
     public func webSocketMessage(_ message: WebSocketMessage, connection: ConnectionID, server: HTTPWebSocketServer) {
         switch message {
         case let .text(text): handshake(text, connection: connection, server: server)
@@ -90,6 +104,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         }
     }
 
+    /// Forgets the link; when no sidecar remains, frees every cache.
     public func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
         let idle = lock.withLock { () -> Bool in
             links.removeValue(forKey: connection)

@@ -87,6 +87,8 @@ final class ShardPipeline: @unchecked Sendable {
         }
         var hidden: [Float] = []
         var width = 0
+        // Hidden states go on in the element type the previous stage chose (f16 halves the bytes).
+        var hiddenType = PeerFrame.DType.f32
         for (rangeIndex, group) in groups.enumerated() {
             let isFirst = rangeIndex == 0, isLast = rangeIndex == groups.count - 1
             let chosen = try assign(work, group: group)
@@ -100,7 +102,7 @@ final class ShardPipeline: @unchecked Sendable {
                     PeerFrame.Slice(sequence: work[$0].sequence, startPosition: UInt32(work[$0].startPosition),
                                     count: UInt32(work[$0].tokens.count))
                 }
-                var frame = PeerFrame(kind: .forward, dtype: isFirst ? .tokens : .f32, step: stepID, slices: slices,
+                var frame = PeerFrame(kind: .forward, dtype: isFirst ? .tokens : hiddenType, step: stepID, slices: slices,
                                       sampling: isLast ? members.map { work[$0].sampling } : nil,
                                       width: isFirst ? 0 : width)
                 if isFirst {
@@ -117,6 +119,7 @@ final class ShardPipeline: @unchecked Sendable {
                     for (offset, index) in members.enumerated() { sampled[index] = result.tokens[offset] }
                 } else {
                     outputWidth = result.width
+                    hiddenType = result.dtype
                     var offset = 0
                     for index in members {
                         let count = work[index].tokens.count * result.width

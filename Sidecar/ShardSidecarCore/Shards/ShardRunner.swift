@@ -17,6 +17,7 @@ public struct ShardStatus: Sendable {
     public var name: String
     /// The blocks it serves.
     public var layers: Range<Int>
+    /// Ready, connecting or down.
     public var state: ShardState
     /// Mean round-trip of recent steps, in milliseconds.
     public var latencyMilliseconds: Double?
@@ -28,7 +29,9 @@ public struct ShardStatus: Sendable {
 public struct ShardError: Error, Sendable, CustomStringConvertible {
     /// The shard at fault.
     public var shard: String
+    /// What went wrong.
     public var message: String
+    /// `shard NAME: message`.
     public var description: String { "shard \(shard): \(message)" }
 }
 
@@ -57,12 +60,15 @@ public final class LocalShardRunner: ShardRunner {
         self.index = index
     }
 
+    /// The stage's layers.
     public var layers: Range<Int> { executor.stage.layers }
 
+    /// Always ready: it runs in this process.
     public var status: ShardStatus {
         ShardStatus(name: "local-\(index)", layers: layers, state: .ready, latencyMilliseconds: nil)
     }
 
+    /// Runs the frame on the stage in this thread.
     public func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame {
         do {
             guard let result = try executor.execute(frame) else {
@@ -76,9 +82,11 @@ public final class LocalShardRunner: ShardRunner {
         }
     }
 
+    /// Frees the sequences' caches.
     public func release(_ sequences: [UInt64]) {
         for sequence in sequences { executor.stage.release(SequenceID(sequence)) }
     }
 
+    /// Sequences with a cache on the stage.
     public func cachedSequenceCount() -> Int? { executor.stage.activeSequences.count }
 }

@@ -1,18 +1,20 @@
 import Foundation
 
 /// Runs a built executable of this package and captures its output and exit status.
-enum ExecutableRunner {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+public enum ExecutableRunner {
+    /// The checkout's root directory.
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    struct Result {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
+    /// Exit status and captured output of a run.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var standardOutput: String
+        public var standardError: String
     }
 
     /// The directory holding the test bundle also holds the package's executables.
-    static func executable(_ name: String) -> URL {
+    public static func executable(_ name: String) -> URL {
         let candidates = [
             Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent(name),
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
@@ -21,12 +23,13 @@ enum ExecutableRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
     }
 
-    static func run(_ name: String, _ arguments: [String]) throws -> Result {
+    /// Runs a built executable of this package by product name.
+    public static func run(_ name: String, _ arguments: [String]) throws -> Result {
         try runTool(executable(name).path, arguments)
     }
 
     /// Runs any program (by absolute path) from the repository root.
-    static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
+    public static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

@@ -4,13 +4,15 @@ import Foundation
 ///
 /// The process prints `listening on HOST:PORT` on stdout once it accepts connections; the test reads that line
 /// (no sleeps) and kills the process when done.
-final class SidecarProcess: @unchecked Sendable {
-    let process = Process()
-    let port: Int
+public final class SidecarProcess: @unchecked Sendable {
+    /// The child process.
+    public let process = Process()
+    /// The port it announced.
+    public let port: Int
     private let errorLog: Pipe
 
     /// Starts `shard-sidecar` with `arguments` (which must bind port 0) and waits for its address.
-    init(_ arguments: [String], timeout: TimeInterval = 60) throws {
+    public init(_ arguments: [String], timeout: TimeInterval = 60) throws {
         process.executableURL = ExecutableRunner.executable("shard-sidecar")
         process.arguments = arguments
         process.currentDirectoryURL = ExecutableRunner.repositoryRoot
@@ -48,18 +50,19 @@ final class SidecarProcess: @unchecked Sendable {
         self.port = port
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:PORT`.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Sends SIGTERM and waits for the exit status.
     @discardableResult
-    func stop() -> Int32 {
+    public func stop() -> Int32 {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         return process.terminationStatus
     }
 
     /// Kills the process at once (a vanishing peer).
-    func kill() {
+    public func kill() {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
@@ -67,9 +70,11 @@ final class SidecarProcess: @unchecked Sendable {
     deinit { if process.isRunning { process.terminate() } }
 }
 
-struct SidecarProcessError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+/// A sidecar process that failed to start or misbehaved.
+public struct SidecarProcessError: Error, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
 }
 
 /// The port parsed from the announcement line, handed from the reader thread under a lock.

@@ -1,0 +1,49 @@
+import ShardProtocol
+
+/// `POST /broadcast-work`, then `GET /pop-result` long-polls (`wait_ms`, `max`) on one reused libcurl connection.
+struct HTTPPollingTransport: Sendable {
+    let routerURL: String
+    let apiKey: String?
+    let retry: RetryPolicy
+    /// How long one long-poll waits on the sidecar for events.
+    static let pollWaitMilliseconds = 1000
+
+    func stream(_ body: GenerationRequestBody, yield: @Sendable (StreamEvent) -> Void) async throws(ShardClientError) {
+        let connection = SidecarConnection(routerURL: routerURL, apiKey: apiKey)
+        defer { connection.shutdown() }
+        let id = body.requestID
+        _ = try await retry.run { () async throws(ShardClientError) in
+            try await connection.post("/broadcast-work", json: body.json, requestID: id)
+        }
+        do throws(ShardClientError) {
+            while true {
+                if Task.isCancelled { throw ShardClientError(.cancelled, "cancelled", requestID: id) }
+                // Reads consume events on the sidecar, so they are never retried.
+                let (_, answer, _) = try await connection.get(
+                    "/pop-result?request_id=\(id)&max=64&wait_ms=\(Self.pollWaitMilliseconds)",
+                    timeout: .seconds(30), requestID: id)
+                guard case let .array(results)? = answer["results"] else {
+                    throw ShardClientError(.protocolViolation, "pop-result without results", requestID: id)
+                }
+                for result in results {
+                    guard let event = try EventDecoder.decode(result, requestID: id) else { continue }
+                    yield(event)
+                    if case .done = event { return }
+                }
+            }
+        } catch {
+            if error.kind == .cancelled || Task.isCancelled { await Self.cancelOnSidecar(id, routerURL, apiKey) }
+            throw error
+        }
+    }
+
+    /// Tells the sidecar to stop a request, on a fresh connection (the stream's may be mid-transfer).
+    static func cancelOnSidecar(_ id: String, _ routerURL: String, _ apiKey: String?) async {
+        let connection = SidecarConnection(routerURL: routerURL, apiKey: apiKey)
+        defer { connection.shutdown() }
+        // Best effort, from a task that is itself cancelled: run the request in a fresh, uncancelled task.
+        await Task.detached {
+            _ = try? await connection.post("/requests/\(id)/cancel", json: .object([:]), requestID: id)
+        }.value
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import ShardProtocol
+@testable import ShardSidecarCore
+import ShardTokenizers
+import Testing
+
+@Suite("Request state machine and registry")
+struct RequestLifecycleTests {
+    @Test func transitionsFollowTheDiagram() {
+        #expect(RequestState.queued.applying(.start) == .running)
+        #expect(RequestState.running.applying(.finish(.eos)) == .completed)
+        #expect(RequestState.running.applying(.fail) == .failed)
+        #expect(RequestState.queued.applying(.cancel) == .cancelled)
+        #expect(RequestState.running.applying(.cancel) == .cancelled)
+        #expect(RequestState.queued.applying(.finish(.length)) == nil, "a queued request has produced nothing")
+        for terminal in [RequestState.completed, .failed, .cancelled] {
+            #expect(terminal.isTerminal)
+            for transition in [RequestState.Transition.start, .finish(.stop), .fail, .cancel] {
+                #expect(terminal.applying(transition) == nil, "\(terminal) must not leave its state")
+            }
+        }
+    }
+
+    static func registry(ttl: TimeInterval = 300, abandoned: TimeInterval = 600) -> RequestRegistry {
+        var configuration = RegistryConfiguration()
+        configuration.finishedTTL = ttl
+        configuration.abandonedTTL = abandoned
+        configuration.queueCapacity = 2
+        return RequestRegistry(configuration: configuration)
+    }
+
+    static func submit(_ registry: RequestRegistry, _ id: String, prompt: String = "x",
+                       now: Date = Date()) throws(ProtocolError) -> RequestRegistry.Submission {
+        try registry.submit(id: RequestID(id)!, request: GenerationRequest(requestID: RequestID(id), prompt: prompt),
+                            promptIDs: [1, 2], tokenizer: UTF8ByteTokenizer(), now: now)
+    }
+
+    @Test func finishedAndAbandonedRequestsExpire() throws {
+        let registry = Self.registry(ttl: 10, abandoned: 20)
+        let start = Date()
+        _ = try Self.submit(registry, "done", now: start)
+        _ = try Self.submit(registry, "forgotten", now: start)
+        registry.cancel(RequestID("done")!)
+        registry.sweep(now: start.addingTimeInterval(5))
+        #expect(registry.count == 2)
+        registry.sweep(now: start.addingTimeInterval(30))
+        // "done" finished more than 10 s ago; "forgotten" was never read for 30 s and is cancelled first.
+        #expect(registry.snapshot(RequestID("done")!) == nil)
+        #expect(registry.snapshot(RequestID("forgotten")!)?.state == .cancelled)
+    }
+
+    @Test func idsAreIdempotentQueueIsBounded() throws {
+        let registry = Self.registry()
+        guard case .accepted = try Self.submit(registry, "a") else { Issue.record("not accepted"); return }
+        guard case .duplicate = try Self.submit(registry, "a") else { Issue.record("not a duplicate"); return }
+        #expect(throws: ProtocolError.self) { try Self.submit(registry, "a", prompt: "different") }
+        _ = try Self.submit(registry, "b")
+        do {
+            _ = try Self.submit(registry, "c")
+            Issue.record("the queue took a third request")
+        } catch {
+            #expect(error.status == 503)
+            #expect(error.code == "queue_full")
+        }
+    }
+
+    @Test func longPollsGetEventsInOrderOnce() throws {
+        let registry = Self.registry()
+        _ = try Self.submit(registry, "p")
+        let id = RequestID("p")!
+        let delivered = Delivered()
+        guard case .waiting = registry.poll(id, maxEvents: 10, wait: true, deliver: { delivered.add($0) }) else {
+            Issue.record("expected to wait"); return
+        }
+        #expect(registry.admit(limit: 4).map(\.id) == [id])
+        #expect(registry.accept(Int32(UInt8(ascii: "h")), for: id, eos: nil, contextFull: false) == .proceed)
+        #expect(delivered.events == [.token(text: "h", tokenID: 104, index: 0)])
+        #expect(registry.accept(Int32(UInt8(ascii: "i")), for: id, eos: nil, contextFull: false) == .proceed)
+        guard case let .events(events) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else {
+            Issue.record("expected events"); return
+        }
+        #expect(events == [.token(text: "i", tokenID: 105, index: 1)])
+        registry.finish(id, reason: .cancelled, error: nil)
+        guard case let .events(final) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else { return }
+        #expect(final.count == 1)
+        #expect(final.first?.isFinal == true)
+    }
+}
+
+@Suite("Token text: detokenization and stop strings")
+struct TokenTextProcessorTests {
+    func run(_ text: String, stop: [String]) throws -> (emitted: [String], stopped: Bool, tail: String) {
+        var processor = TokenTextProcessor(tokenizer: UTF8ByteTokenizer(), promptIDs: [], stopStrings: stop)
+        var emitted: [String] = []
+        for byte in text.utf8 {
+            let (piece, stopped) = try processor.push(TokenID(byte))
+            emitted.append(piece)
+            if stopped { return (emitted, true, "") }
+        }
+        return (emitted, false, processor.finish())
+    }
+
+    @Test func stopStringIsNotEmittedAndEndsTheStream() throws {
+        let result = try run("And God said, Amen. More", stop: ["Amen."])
+        #expect(result.stopped)
+        #expect(result.emitted.joined() == "And God said, ")
+    }
+
+    @Test func aPossibleStopPrefixIsHeldThenReleased() throws {
+        let result = try run("Am I not", stop: ["Amen."])
+        #expect(!result.stopped)
+        #expect(result.emitted[0] == "" && result.emitted[1] == "", "\"Am\" could begin the stop string")
+        #expect(result.emitted.joined() + result.tail == "Am I not")
+        let held = try run("xxAme", stop: ["Amen."])
+        #expect(held.emitted.joined() == "xx")
+        #expect(held.tail == "Ame", "held text is delivered when the stream ends")
+    }
+
+    @Test func multibyteCharactersArriveWhole() throws {
+        let result = try run("光🙏", stop: [])
+        #expect(result.emitted == ["", "", "光", "", "", "", "🙏"])
+    }
+}
+
+/// Collects long-poll deliveries.
+final class Delivered: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [GenerationEvent] = []
+    func add(_ events: [GenerationEvent]) { lock.withLock { stored += events } }
+    var events: [GenerationEvent] { lock.withLock { stored } }
+}
