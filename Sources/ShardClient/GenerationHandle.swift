@@ -41,21 +41,17 @@ public struct GenerationHandle: Sendable {
         let connection = SidecarConnection(routerURL: routerURL, apiKey: apiKey)
         defer { connection.shutdown() }
         var text = ""
-        while true {
-            let (_, answer, _) = try await connection.get(
-                "/pop-result?request_id=\(requestID)&max=256&wait_ms=\(HTTPPollingTransport.pollWaitMilliseconds)",
-                timeout: .seconds(30), requestID: requestID)
-            guard case let .array(results)? = answer["results"] else {
-                throw ShardClientError(.protocolViolation, "pop-result without results", requestID: requestID)
-            }
-            for result in results {
-                switch try EventDecoder.decode(result, requestID: requestID) {
-                case let .token(chunk)?: text += chunk.text
-                case let .done(completion)?: return (text, completion)
-                case nil: continue
-                }
+        var completion: Completion?
+        try await HTTPPollingTransport.readEvents(of: requestID, on: connection) { event in
+            switch event {
+            case let .token(chunk): text += chunk.text
+            case let .done(done): completion = done
             }
         }
+        guard let completion else {
+            throw ShardClientError(.protocolViolation, "the event log ended without a final event", requestID: requestID)
+        }
+        return (text, completion)
     }
 }
 

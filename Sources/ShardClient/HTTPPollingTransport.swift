@@ -16,24 +16,30 @@ struct HTTPPollingTransport: Sendable {
             try await connection.post("/broadcast-work", json: body.json, requestID: id)
         }
         do throws(ShardClientError) {
-            while true {
-                if Task.isCancelled { throw ShardClientError(.cancelled, "cancelled", requestID: id) }
-                // Reads consume events on the sidecar, so they are never retried.
-                let (_, answer, _) = try await connection.get(
-                    "/pop-result?request_id=\(id)&max=64&wait_ms=\(Self.pollWaitMilliseconds)",
-                    timeout: .seconds(30), requestID: id)
-                guard case let .array(results)? = answer["results"] else {
-                    throw ShardClientError(.protocolViolation, "pop-result without results", requestID: id)
-                }
-                for result in results {
-                    guard let event = try EventDecoder.decode(result, requestID: id) else { continue }
-                    yield(event)
-                    if case .done = event { return }
-                }
-            }
+            try await Self.readEvents(of: id, on: connection, yield: yield)
         } catch {
             if error.kind == .cancelled || Task.isCancelled { await Self.cancelOnSidecar(id, routerURL, apiKey) }
             throw error
+        }
+    }
+
+    /// Long-polls `/pop-result` until the final event, passing every event to `yield`.
+    /// Reads consume events on the sidecar, so they are never retried.
+    static func readEvents(of id: String, on connection: SidecarConnection,
+                           yield: (StreamEvent) -> Void) async throws(ShardClientError) {
+        while true {
+            if Task.isCancelled { throw ShardClientError(.cancelled, "cancelled", requestID: id) }
+            let (_, answer, _) = try await connection.get(
+                "/pop-result?request_id=\(id)&max=64&wait_ms=\(pollWaitMilliseconds)", timeout: .seconds(30),
+                requestID: id)
+            guard case let .array(results)? = answer["results"] else {
+                throw ShardClientError(.protocolViolation, "pop-result without results", requestID: id)
+            }
+            for result in results {
+                guard let event = try EventDecoder.decode(result, requestID: id) else { continue }
+                yield(event)
+                if case .done = event { return }
+            }
         }
     }
 

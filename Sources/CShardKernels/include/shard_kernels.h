@@ -32,10 +32,15 @@ void shard_dequantize_row_q8_0(const void *blocks, float *destination, int64_t c
 
 /// Y[b * ldy + o] = dot(W[o], X[b]) for o in [row_begin, row_end) and b in [0, batch).
 /// W is row-major `rows x n_in` floats, X is `batch x n_in` floats.
+/// Each element is bit-identical whatever `batch`, the row range, or the element's position in the batch:
+/// on AVX2/FMA machines, one 8-lane FMA accumulator over k in steps of 8, a fixed horizontal sum, then an FMA per
+/// remaining k (see matmul.c). Several rows are computed together only for memory and register reuse.
 void shard_matmul_f32(const float *weights, int64_t n_in, const float *input, int64_t batch, float *output,
                       int64_t ldy, int64_t row_begin, int64_t row_end);
 
 /// As `shard_matmul_f32`, with W in Q8_0 blocks (`n_in / 32` blocks per row) and X already quantized to Q8_0.
+/// Same batch invariance; per block, acc = fma(f32(w.d) * f32(x.d), float(exact int32 lane sums), acc), then a
+/// fixed horizontal sum. AVX2 and AVX-512 VNNI machines give identical results.
 void shard_matmul_q8_0(const void *weights, int64_t n_in, const void *input_blocks, int64_t batch, float *output,
                        int64_t ldy, int64_t row_begin, int64_t row_end);
 
