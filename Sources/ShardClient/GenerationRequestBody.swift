@@ -68,6 +68,6 @@ enum EventDecoder {
             throw ShardClientError(.protocolViolation, "unexpected event \(value.encodedString().prefix(200))",
                                    requestID: requestID)
         }
-        return .token(TokenChunk(text: text, tokenID: id, index: index))
+        return .token(TokenChunk(text: text, tokenID: id, index: index, requestID: requestID))
     }
 }

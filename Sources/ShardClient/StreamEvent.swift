@@ -20,6 +20,8 @@ public struct TokenChunk: Sendable, Equatable {
     public var tokenID: Int
     /// 0 for the first generated token.
     public var index: Int
+    /// The request's id (`sdk-<uuid>`), for correlating with the sidecar's logs and routes.
+    public var requestID: String
 }
 
 /// How a generation ended.

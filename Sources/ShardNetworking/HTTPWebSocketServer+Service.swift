@@ -79,11 +79,11 @@ extension HTTPWebSocketServer {
         }
     }
 
-    /// Closes WebSockets with 1001 (dropping them after a second if they do not read) and drops pending HTTP requests.
+    /// Closes WebSockets with 1001 after their queued messages (final events must reach the client), dropping them
+    /// after a second if they do not read, and drops pending HTTP requests.
     private func beginDrain() {
         let (sockets, requests) = state.withLock { state -> ([UInt], [UInt]) in
             for id in state.webSockets.keys {
-                state.webSockets[id]!.outbox.removeAll()
                 state.webSockets[id]!.closeRequest = CloseRequest(code: 1001, reason: "server shutting down",
                                                                   graceSeconds: 1)
                 state.webSockets[id]!.closeTimerArmed = true

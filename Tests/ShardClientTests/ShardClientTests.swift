@@ -50,23 +50,27 @@ struct ShardClientTests {
 
     @Test(arguments: Transport.allCases)
     func cancellingTheConsumerCancelsTheRequestOnTheSidecar(_ transport: Transport) async throws {
-        let sidecar = try Self.sidecar()
-        defer { sidecar.stop() }
+        let peer = try SidecarProcess(["peer", "--model", "Fixtures/kjv-tiny/model-q8_0.gguf", "--layers", "0:6",
+                                       "--port", "0"])
+        let sidecar = try Self.sidecar(["--model", "Fixtures/kjv-tiny/model-q8_0.gguf", "--local-shards", "0",
+                                        "--peer", "ws://127.0.0.1:\(peer.port)/peer"])
+        defer { sidecar.stop(); peer.stop() }
         let model = try await Self.load(sidecar, transport: transport)
-        var received = 0
-        for try await _ in model.streamGenerate("And", maxNewTokens: 250, sampling: Sampling(minTokens: 250)) {
-            received += 1
-            if received == 3 { break }  // dropping the stream cancels it
+        var requestID: String?
+        for try await event in model.events("And", maxNewTokens: 250, sampling: Sampling(minTokens: 250)) {
+            guard case let .token(chunk) = event else { continue }
+            // Freeze the only shard: the request cannot finish, so only the cancellation can end it.
+            peer.pause()
+            requestID = chunk.requestID
+            break  // dropping the stream cancels it
         }
-        #expect(received == 3)
-        let deadline = Date().addingTimeInterval(30)
-        while try Self.metric(sidecar, #"shard_requests{state="cancelled"}"#) != 1, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(20))  // bounded wait for another process's state
-        }
-        #expect(try Self.metric(sidecar, #"shard_requests{state="cancelled"}"#) == 1)
+        let id = try #require(requestID)
+        #expect(try waitUntil { try Self.json(sidecar, "/requests/\(id)").1["cancel_requested"] == .bool(true) })
+        peer.resume()
+        #expect(try waitUntil { try Self.json(sidecar, "/requests/\(id)").1["state"] == .string("cancelled") })
         #expect(try Self.metric(sidecar, #"shard_requests{state="running"}"#) == 0)
-        let peers = try RawSocket(port: sidecar.port).request("GET", "/peers").text
-        #expect(peers.contains(#""sequences":0"#) && !peers.contains(#""sequences":1"#))
+        let peerHealth = try RawSocket(port: peer.port).request("GET", "/health")
+        #expect(JSONValue.decode(peerHealth.body)?["sequences"] == .int(0), "the shard freed the sequence")
     }
 
     @Test func noSidecarIsTheDocumentedError() async throws {
@@ -113,7 +117,10 @@ struct ShardClientTests {
         do {
             for try await _ in model.streamGenerate("And", maxNewTokens: 250, sampling: Sampling(minTokens: 250)) {
                 tokens += 1
-                if tokens == 2 { peer.kill() }
+                if tokens == 2 {
+                    peer.pause()  // freeze first, so the generation cannot finish before the shard vanishes
+                    peer.kill()
+                }
             }
             Issue.record("the stream ended without an error")
         } catch let error as ShardClientError {

@@ -56,10 +56,19 @@ public final class SidecarProcess: @unchecked Sendable {
     /// Sends SIGTERM and waits for the exit status.
     @discardableResult
     public func stop() -> Int32 {
-        if process.isRunning { process.terminate() }
+        if process.isRunning {
+            resume()
+            process.terminate()
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }
+
+    /// Freezes the process (SIGSTOP): a stalled peer. ``resume()`` continues it.
+    public func pause() { Foundation.kill(process.processIdentifier, SIGSTOP) }
+
+    /// Continues a paused process (SIGCONT).
+    public func resume() { Foundation.kill(process.processIdentifier, SIGCONT) }
 
     /// Kills the process at once (a vanishing peer).
     public func kill() {
@@ -67,7 +76,23 @@ public final class SidecarProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit {
+        if process.isRunning {
+            resume()
+            process.terminate()
+        }
+    }
+}
+
+/// Waits until `condition` holds, checking it every 20 ms, at most `timeout` seconds; returns whether it held.
+/// For state owned by another process, which offers no notification to wait on.
+public func waitUntil(timeout: TimeInterval = 30, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return try condition()
 }
 
 /// A sidecar process that failed to start or misbehaved.

@@ -156,47 +156,63 @@ struct SidecarEndToEndTests {
         repeat { events.append(try Self.readEvent(socket)) } while events.last?["event"] == nil
         #expect(events.last?["event"] == .string("done"))
         #expect(events.count == 3)
-        // A client vanishing mid-stream: its request is cancelled.
-        let vanishing = try RawSocket(port: sidecar.port)
-        try vanishing.upgrade(path: "/ws/generate")
-        try vanishing.sendFrame(opcode: 1, Array(#"{"request_id": "gone", "prompt": "x", "max_new_tokens": 200, "min_tokens": 200}"#.utf8))
-        _ = try Self.readEvent(vanishing)
-        Glibc.shutdown(vanishing.fd, Int32(SHUT_RDWR))
-        try Self.waitForState("cancelled", id: "gone", client: client)
         let finished = try await survivor
         #expect(finished.completionTokens == 40)
         #expect(finished.finishReason == "length")
     }
 
-    @Test func cancellingFreesTheRequestOnEveryShard() async throws {
-        let (sidecar, client) = try Self.sidecar()
+    @Test func cancellingByRouteMessageOrClosedSocketFreesEveryShard() async throws {
+        let front = try Self.peer(layers: "0:3"), back = try Self.peer(layers: "3:6")
+        defer { front.stop(); back.stop() }
+        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                   "--peer", "ws://127.0.0.1:\(front.port)/peer",
+                                                   "--peer", "ws://127.0.0.1:\(back.port)/peer"])
         defer { sidecar.stop() }
         try client.waitUntilReady()
-        // By route, while running.
+        // By route, while running: the back shard is frozen after the first token, so only the cancel can end it.
         let body = #"{"request_id": "long-1", "prompt_context": "And", "max_new_tokens": 250, "min_tokens": 250}"#
         #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
         _ = try client.request("GET", "/pop-result?request_id=long-1&wait_ms=10000")
+        back.pause()
         #expect(try client.request("POST", "/requests/long-1/cancel").status == 200)
+        #expect(try client.json("GET", "/requests/long-1").1["cancel_requested"] == .bool(true))
+        back.resume()
         try Self.waitForState("cancelled", id: "long-1", client: client)
         let (_, rest) = try client.json("GET", "/pop-result?request_id=long-1&max=1000")
         guard case let .array(events)? = rest["results"] else { Issue.record("no events"); return }
         #expect(events.last?["finish_reason"] == .string("cancelled"))
-        try Self.expectShardsEmpty(client)
+        try Self.expectShardsEmpty(client, peers: [front, back])
         // By WebSocket message.
         let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
         try stream.send(.text(#"{"request_id": "long-2", "prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
-        var sawCancel = false
+        var final: JSONValue?
         for try await message in stream.messages {
             guard case let .text(text) = message, let event = JSONValue.decode(Array(text.utf8)) else { continue }
-            if event["index"] == .int(0) { try stream.send(.text(#"{"event": "cancel", "request_id": "long-2"}"#)) }
+            if event["index"] == .int(0) {
+                back.pause()
+                try stream.send(.text(#"{"event": "cancel", "request_id": "long-2"}"#))
+                #expect(waitUntil { (try? client.json("GET", "/requests/long-2").1["cancel_requested"]) == .bool(true) })
+                back.resume()
+            }
             if event["event"] != nil {
-                sawCancel = event["finish_reason"] == .string("cancelled")
+                final = event
                 break
             }
         }
         stream.close()
-        #expect(sawCancel)
-        try Self.expectShardsEmpty(client)
+        #expect(final?["finish_reason"] == .string("cancelled"))
+        try Self.expectShardsEmpty(client, peers: [front, back])
+        // By a client vanishing mid-stream.
+        let vanishing = try RawSocket(port: sidecar.port)
+        try vanishing.upgrade(path: "/ws/generate")
+        try vanishing.sendFrame(opcode: 1, Array(#"{"request_id": "gone", "prompt": "x", "max_new_tokens": 250, "min_tokens": 250}"#.utf8))
+        _ = try Self.readEvent(vanishing)
+        back.pause()
+        Glibc.shutdown(vanishing.fd, Int32(SHUT_RDWR))
+        #expect(waitUntil { (try? client.json("GET", "/requests/gone").1["cancel_requested"]) == .bool(true) })
+        back.resume()
+        try Self.waitForState("cancelled", id: "gone", client: client)
+        try Self.expectShardsEmpty(client, peers: [front, back])
     }
 
     @Test func apiKeyIsRequiredEverywhereButHealth() async throws {
@@ -243,7 +259,14 @@ struct SidecarEndToEndTests {
     }
 
     @Test func aVanishingReplicaLosesNoToken() async throws {
-        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 60)
+        let request = requestBody(Self.prompt, maxNewTokens: 200, extra: ["min_tokens": .int(200)])
+        // The reference: the same request on in-process shards, with no failure.
+        let (reference, referenceClient) = try Self.sidecar()
+        try referenceClient.waitUntilReady()
+        let expected = try await referenceClient.generateByWebSocket(request)
+        reference.stop()
+        #expect(expected.tokenIDs.count == 200)
+
         let front = try Self.peer(layers: "0:3"), backA = try Self.peer(layers: "3:6"), backB = try Self.peer(layers: "3:6")
         defer { front.stop(); backA.stop(); backB.stop() }
         let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
@@ -253,21 +276,27 @@ struct SidecarEndToEndTests {
         defer { sidecar.stop() }
         try client.waitUntilReady()
         let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
-        try stream.send(.text(JSONValue.object(requestBody(Self.prompt, maxNewTokens: 60)).encodedString()))
+        try stream.send(.text(JSONValue.object(request).encodedString()))
         var text = ""
         var indices: [Int] = []
+        var ids: [Int] = []
         for try await message in stream.messages {
             guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
             if event["event"] != nil { break }
             text += event["token"]?.stringValue ?? ""
             indices.append(event["index"]?.intValue ?? -1)
+            ids.append(event["token_id"]?.intValue ?? -1)
             // The sequence sits on the first replica of layers 3..<6 (both are empty when it starts).
-            if indices.count == 10 { backA.kill() }
+            // Freeze it first so the generation cannot run ahead, then make it vanish.
+            if indices.count == 5 {
+                backA.pause()
+                backA.kill()
+            }
         }
         stream.close()
-        #expect(indices.count > 10, "the replica must die mid-stream")
-        #expect(text == expected)
-        #expect(indices == Array(0 ..< indices.count))
+        #expect(ids == expected.tokenIDs)
+        #expect(text == expected.text)
+        #expect(indices == Array(0 ..< 200))
         let metrics = try client.request("GET", "/metrics").text
         #expect(!metrics.contains("shard_step_failures_total 0\n"), "a step failed and was replayed")
         let (_, peers) = try client.json("GET", "/peers")
@@ -276,14 +305,22 @@ struct SidecarEndToEndTests {
     }
 
     @Test func sigtermEndsInFlightRequestsAndExitsZero() async throws {
-        let (sidecar, client) = try Self.sidecar()
+        let peer = try Self.peer(layers: "0:6")
+        defer { peer.stop() }
+        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                   "--peer", "ws://127.0.0.1:\(peer.port)/peer"])
         try client.waitUntilReady()
         let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
         try stream.send(.text(#"{"prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
         var final: JSONValue?
         for try await message in stream.messages {
             guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
-            if event["index"] == .int(0) { sidecar.process.terminate() }
+            if event["index"] == .int(0) {
+                // Hold the generation on the frozen shard while the signal arrives, then let it go on.
+                peer.pause()
+                sidecar.process.terminate()
+                peer.resume()
+            }
             if event["event"] != nil {
                 final = event
                 break
@@ -300,20 +337,22 @@ struct SidecarEndToEndTests {
         return JSONValue.decode(frame.payload) ?? .null
     }
 
-    static func waitForState(_ state: String, id: String, client: SidecarClient, timeout: TimeInterval = 30) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try client.json("GET", "/requests/\(id)").1["state"] == .string(state) { return }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        Issue.record("request \(id) did not reach \(state)")
+    static func waitForState(_ state: String, id: String, client: SidecarClient) throws {
+        let reached = try waitUntil { try client.json("GET", "/requests/\(id)").1["state"] == .string(state) }
+        #expect(reached, "request \(id) did not reach \(state)")
     }
 
-    static func expectShardsEmpty(_ client: SidecarClient) throws {
+    /// Every in-process shard (`/peers`) and every peer process (`/health`) holds no sequence, and nothing runs.
+    static func expectShardsEmpty(_ client: SidecarClient, peers processes: [SidecarProcess] = []) throws {
         let (_, peers) = try client.json("GET", "/peers")
         guard case let .array(list)? = peers["peers"] else { Issue.record("no peers"); return }
         #expect(!list.isEmpty)
-        for peer in list { #expect(peer["sequences"] == .int(0), "\(peer)") }
+        #expect(list.allSatisfy { $0["sequences"] == nil || $0["sequences"] == .int(0) }, "\(list)")
+        for process in processes {
+            let health = try SidecarClient(port: process.port).json("GET", "/health").1
+            #expect(waitUntil { (try? SidecarClient(port: process.port).json("GET", "/health").1["sequences"]) == .int(0) },
+                    "peer \(process.port): \(health)")
+        }
         let metrics = try client.request("GET", "/metrics").text
         #expect(metrics.contains("shard_requests{state=\"running\"} 0\n"))
         #expect(metrics.contains("shard_requests{state=\"queued\"} 0\n"))

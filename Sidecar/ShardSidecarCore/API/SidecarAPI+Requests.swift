@@ -96,6 +96,7 @@ extension SidecarAPI {
             "request_id": .string(id.rawValue), "state": .string(snapshot.state.rawValue),
             "tokens": .int(Int64(snapshot.tokens)), "prompt_tokens": .int(Int64(snapshot.promptTokens)),
             "events_pending": .int(Int64(snapshot.eventsPending)),
+            "cancel_requested": .bool(snapshot.cancelRequested),
         ]
         if let reason = snapshot.finishReason { object["finish_reason"] = .string(reason.rawValue) }
         return .json(200, .object(object))

@@ -71,12 +71,13 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
 
     // MARK: HTTPWebSocketHandler (called on the server thread)
 
-    /// Answers `GET /health` with the layer range; everything else is 404.
+    /// Answers `GET /health` with the layer range and the number of cached sequences; everything else is 404.
     public func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
         let layers = executor.stage.layers
         let body: JSONValue = request.path == "/health"
             ? .object(["status": .string("ok"), "layers": .array([.int(Int64(layers.lowerBound)),
-                                                                 .int(Int64(layers.upperBound))])])
+                                                                 .int(Int64(layers.upperBound))]),
+                       "sequences": .int(Int64(executor.stage.activeSequences.count))])
             : ProtocolError(status: 404, code: "not_found", message: "a peer serves /peer and /health").body()
         server.respond(HTTPResponse(status: request.path == "/health" ? 200 : 404,
                                     headers: [("Content-Type", "application/json")], body: body.encoded()),

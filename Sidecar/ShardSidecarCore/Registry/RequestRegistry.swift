@@ -88,6 +88,8 @@ public final class RequestRegistry: @unchecked Sendable {
     struct Snapshot: Sendable {
         var id: RequestID, state: RequestState, tokens: Int, promptTokens: Int, eventsPending: Int
         var finishReason: FinishReason?
+        /// A cancellation was received and the scheduler has not carried it out yet.
+        var cancelRequested: Bool
     }
 
     func snapshot(_ id: RequestID, now: Date = Date()) -> Snapshot? {
@@ -98,7 +100,7 @@ public final class RequestRegistry: @unchecked Sendable {
             if case let .done(finish, _, _) = record.events.last { reason = finish }
             return Snapshot(id: id, state: record.state, tokens: record.generatedIDs.count,
                             promptTokens: record.promptIDs.count, eventsPending: record.events.count - record.readCursor,
-                            finishReason: reason)
+                            finishReason: reason, cancelRequested: cancelRequests.contains(id))
         }
     }
 
