@@ -65,7 +65,10 @@ struct ShardClientTests {
             break  // dropping the stream cancels it
         }
         let id = try #require(requestID)
-        #expect(try waitUntil { try Self.json(sidecar, "/requests/\(id)").1["cancel_requested"] == .bool(true) })
+        #expect(try waitUntil {
+            let status = try Self.json(sidecar, "/requests/\(id)").1
+            return status["cancel_requested"] == .bool(true) || status["state"] == .string("cancelled")
+        })
         peer.resume()
         #expect(try waitUntil { try Self.json(sidecar, "/requests/\(id)").1["state"] == .string("cancelled") })
         #expect(try Self.metric(sidecar, #"shard_requests{state="running"}"#) == 0)
@@ -86,24 +89,37 @@ struct ShardClientTests {
         }
     }
 
+    static func peerAndSidecar(_ extra: [String] = []) throws -> (peer: SidecarProcess, sidecar: SidecarProcess) {
+        let peer = try SidecarProcess(["peer", "--model", "Fixtures/kjv-tiny/model-q8_0.gguf", "--layers", "0:6",
+                                       "--port", "0"])
+        let sidecar = try Self.sidecar(["--model", "Fixtures/kjv-tiny/model-q8_0.gguf", "--local-shards", "0",
+                                        "--peer", "ws://127.0.0.1:\(peer.port)/peer"] + extra)
+        return (peer, sidecar)
+    }
+
     @Test func aFullQueueIsRetriedUntilItRecovers() async throws {
-        let sidecar = try Self.sidecar(["--queue-capacity", "1"])
-        defer { sidecar.stop() }
+        let (peer, sidecar) = try Self.peerAndSidecar(["--queue-capacity", "1"])
+        defer { sidecar.stop(); peer.stop() }
+        // Fill the queue with a request held on the frozen shard.
+        let socket = try RawSocket(port: sidecar.port)
         let blocker = #"{"request_id": "blocker", "prompt_context": "And", "max_new_tokens": 250, "min_tokens": 250}"#
-        #expect(try RawSocket(port: sidecar.port).request("POST", "/broadcast-work", headers: ["Content-Type": "application/json"],
-                                                          body: Array(blocker.utf8)).status == 202)
+        #expect(try socket.request("POST", "/broadcast-work", headers: ["Content-Type": "application/json"],
+                                   body: Array(blocker.utf8)).status == 202)
+        _ = try socket.request("GET", "/pop-result?request_id=blocker&wait_ms=10000")
+        peer.pause()
         let retries = Counter()
         let port = sidecar.port
         let policy = RetryPolicy(maxAttempts: 30, initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(100)) { _, error in
-            // The first refusal is a 503; freeing the queue lets a later attempt through.
+            // The first refusal is the 503; freeing the queue lets a later attempt through.
             if retries.increment() == 1, error.httpStatus == 503 {
                 _ = try? RawSocket(port: port).request("POST", "/requests/blocker/cancel")
+                peer.resume()
             }
         }
-        let model = try await Self.load(sidecar, retry: policy)
-        let text = try await model.generate(Self.prompt, maxNewTokens: 8)
+        let retrying = try await Self.load(sidecar, retry: policy)
+        let text = try await retrying.generate(Self.prompt, maxNewTokens: 8)
         #expect(retries.value >= 1)
-        #expect(!text.isEmpty)
+        #expect(text == (try completeReference(prompt: Self.prompt, maxNewTokens: 8)))
     }
 
     @Test func aServerErrorMidStreamThrowsWithTheRequestID() async throws {
@@ -196,13 +212,15 @@ struct ShardClientTests {
     }
 
     @Test func shutdownStopsStreamsAndRefusesNewOnes() async throws {
-        let sidecar = try Self.sidecar()
-        defer { sidecar.stop() }
+        let (peer, sidecar) = try Self.peerAndSidecar()
+        defer { sidecar.stop(); peer.stop() }
         let model = try await Self.load(sidecar, transport: .webSocket)
         let stream = model.streamGenerate("And", maxNewTokens: 250, sampling: Sampling(minTokens: 250))
         var iterator = stream.makeAsyncIterator()
         _ = try await iterator.next()
+        peer.pause()  // the generation cannot finish on its own
         model.shutdown()
+        peer.resume()
         await #expect(throws: (any Error).self) { while try await iterator.next() != nil {} }
         await #expect(throws: ShardClientError.self) { _ = try await model.generate("x", maxNewTokens: 2) }
     }
