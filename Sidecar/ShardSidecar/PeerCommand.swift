@@ -31,6 +31,7 @@ struct PeerCommand: ParsableCommand {
     }
 
     func run() throws {
+        SignalWaiter.blockTerminationSignals()
         let server: PeerServer
         let bound: Int
         do {

@@ -41,6 +41,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        SignalWaiter.blockTerminationSignals()
         let paths = try FixtureLocator.resolve(model: model, tokenizer: tokenizer)
         var configuration = SidecarConfiguration(modelPath: paths.model, tokenizerPath: paths.tokenizer)
         configuration.host = host
@@ -96,19 +97,30 @@ enum FixtureLocator {
     }
 }
 
-/// Blocks until SIGINT or SIGTERM.
+/// Waits for SIGINT or SIGTERM without racing the process's threads.
+///
+/// A signal is delivered to any thread that does not block it; if that thread has it ignored (as a Dispatch signal
+/// source requires), it is lost. So the signals are blocked in the main thread before any other thread exists —
+/// every thread inherits the mask — and the main thread takes them synchronously with `sigwait`.
 enum SignalWaiter {
+    private static func terminationSignals() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        return set
+    }
+
+    /// Call first thing, before any thread is started.
+    static func blockTerminationSignals() {
+        var set = terminationSignals()
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Returns when SIGINT or SIGTERM arrives.
     static func waitForTermination() {
-        let received = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { received.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        received.wait()
-        sources.forEach { $0.cancel() }
+        var set = terminationSignals()
+        var received: Int32 = 0
+        while sigwait(&set, &received) != 0 {}
     }
 }

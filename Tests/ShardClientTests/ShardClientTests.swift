@@ -6,7 +6,7 @@ import ShardTokenizers
 import Testing
 
 /// The SDK against real `shard-sidecar` processes on ephemeral loopback ports.
-@Suite("Swift SDK against a real sidecar", .serialized)
+@Suite("Swift SDK against a real sidecar", .serialized, .timeLimit(.minutes(3)))
 struct ShardClientTests {
     static let prompt = "And God said,"
 

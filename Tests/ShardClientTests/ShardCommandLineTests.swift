@@ -3,7 +3,7 @@ import ShardProtocol
 import ShardTestSupport
 import Testing
 
-@Suite("shard command line", .serialized)
+@Suite("shard command line", .serialized, .timeLimit(.minutes(3)))
 struct ShardCommandLineTests {
     @Test func generateStreamsTextAndASummary() throws {
         let expected = try completeReference(prompt: "And God said,", maxNewTokens: 16)

@@ -10,6 +10,7 @@ public final class SidecarProcess: @unchecked Sendable {
     /// The port it announced.
     public let port: Int
     private let errorLog: Pipe
+    private let exited = DispatchSemaphore(value: 0)
 
     /// Starts `shard-sidecar` with `arguments` (which must bind port 0) and waits for its address.
     public init(_ arguments: [String], timeout: TimeInterval = 60) throws {
@@ -20,6 +21,8 @@ public final class SidecarProcess: @unchecked Sendable {
         errorLog = Pipe()
         process.standardOutput = output
         process.standardError = errorLog
+        let exited = self.exited
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
         // Drain stderr continuously so logging can never block the child.
         let errorHandle = errorLog.fileHandleForReading
@@ -60,7 +63,12 @@ public final class SidecarProcess: @unchecked Sendable {
             resume()
             process.terminate()
         }
-        process.waitUntilExit()
+        // A process that ignores SIGTERM must fail its test, not hang the whole run: kill it after 30 s.
+        if exited.wait(timeout: .now() + 30) == .timedOut {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+        }
+        exited.signal()  // later calls return at once
         return process.terminationStatus
     }
 
@@ -73,7 +81,8 @@ public final class SidecarProcess: @unchecked Sendable {
     /// Kills the process at once (a vanishing peer).
     public func kill() {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        exited.wait()
+        exited.signal()
     }
 
     deinit {

@@ -4,7 +4,7 @@ import Testing
 import ShardEngine
 import ShardTokenizers
 
-@Suite("shard-sidecar complete")
+@Suite("shard-sidecar complete", .timeLimit(.minutes(3)))
 struct CompleteCommandTests {
     static let model = "Fixtures/kjv-tiny/model-q8_0.gguf"
     static let tokenizer = "Fixtures/kjv-tiny/tokenizer.model"

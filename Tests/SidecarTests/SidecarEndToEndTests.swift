@@ -5,7 +5,7 @@ import ShardTestSupport
 import Testing
 
 /// End-to-end tests against real `shard-sidecar` processes on ephemeral loopback ports.
-@Suite("Sidecar end to end", .serialized)
+@Suite("Sidecar end to end", .serialized, .timeLimit(.minutes(3)))
 struct SidecarEndToEndTests {
     static let model = "Fixtures/kjv-tiny/model-q8_0.gguf"
     static let prompt = "And God said,"

@@ -92,9 +92,17 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
     func authenticate(_ headers: [String: String]) -> ProtocolError? {
         guard let key = configuration.apiKey else { return nil }
         let bearer = headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        if bearer == key || headers["x-api-key"] == key { return nil }
+        if Self.constantTimeEqual(bearer, key) || Self.constantTimeEqual(headers["x-api-key"], key) { return nil }
         return ProtocolError(status: 401, code: "unauthorized",
                              message: "missing or wrong API key (send Authorization: Bearer KEY or X-API-Key)")
+    }
+
+    /// Compares without an early exit, so response timing does not reveal how much of a guessed key was right.
+    static func constantTimeEqual(_ given: String?, _ expected: String) -> Bool {
+        let given = Array((given ?? "").utf8), expected = Array(expected.utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for index in expected.indices { difference |= expected[index] ^ (index < given.count ? given[index] : 0) }
+        return difference == 0
     }
 
     private func health() -> HTTPResponse {

@@ -64,6 +64,14 @@ void shard_add(float *y, const float *x, int64_t count);
 void shard_attention(const float *query, const float *keys, const float *values, int64_t n_positions,
                      int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float *scores, float *output);
 
+/// A chunk of a split job: `[begin, end)`.
+typedef void (*shard_chunk_fn)(void *context, int64_t begin, int64_t end);
+
+/// Runs `fn(context, 0, split)` on the calling thread and `fn(context, split, count)` on a persistent helper
+/// thread, and returns 1 when both are done. Returns 0 without running anything when the helper is busy with
+/// another caller's job or could not be started: the caller then runs the work itself.
+int shard_parallel_split(shard_chunk_fn fn, void *context, int64_t split, int64_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+import CShardKernels
 import Dispatch
 
 /// Splits work over the machine's cores. Small jobs run inline: waking a worker costs more than they do.
@@ -15,15 +16,31 @@ enum Parallel {
             return
         }
         let perWorker = (count / workers + alignment - 1) / alignment * alignment
-        // The chunks are disjoint and `concurrentPerform` returns only after every chunk ran, so the body
+        // The chunks are disjoint and both calls below return only after every chunk ran, so the body
         // (which writes through raw pointers into disjoint rows) never outlives this call or races with itself.
         withoutActuallyEscaping(body) { body in
+            if workers == 2, runOnHelper(body, split: min(count, perWorker), count: count) { return }
             let shared = UncheckedSendableBox(body)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let start = min(count, worker * perWorker)
                 let end = worker == workers - 1 ? count : min(count, start + perWorker)
                 if start < end { shared.value(start ..< end) }
             }
+        }
+    }
+
+    /// Two-way split on the persistent helper thread of `shard_parallel_split` (no wake-up per call).
+    private static func runOnHelper(_ body: @escaping (Range<Int>) -> Void, split: Int, count: Int) -> Bool {
+        final class Job {
+            let body: (Range<Int>) -> Void
+            init(_ body: @escaping (Range<Int>) -> Void) { self.body = body }
+        }
+        let job = Job(body)
+        return withExtendedLifetime(job) {
+            shard_parallel_split({ context, begin, end in
+                guard begin < end, let context else { return }
+                Unmanaged<Job>.fromOpaque(context).takeUnretainedValue().body(Int(begin) ..< Int(end))
+            }, Unmanaged.passUnretained(job).toOpaque(), Int64(split), Int64(count)) == 1
         }
     }
 }
