@@ -15,6 +15,12 @@ struct SidecarEndToEndTests {
         return (process, SidecarClient(port: process.port))
     }
 
+    /// A sidecar with no in-process shard, whose layers are all served by `peers`.
+    static func sidecar(peers: [SidecarProcess], _ extra: [String] = []) throws -> (SidecarProcess, SidecarClient) {
+        try sidecar(["--model", model, "--local-shards", "0"]
+            + peers.flatMap { ["--peer", "ws://127.0.0.1:\($0.port)/peer"] } + extra)
+    }
+
     static func peer(layers: String, extra: [String] = []) throws -> SidecarProcess {
         try SidecarProcess(["peer", "--model", model, "--layers", layers, "--port", "0"] + extra)
     }
@@ -23,9 +29,7 @@ struct SidecarEndToEndTests {
         let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 24)
         let first = try Self.peer(layers: "0:2"), second = try Self.peer(layers: "2:6")
         defer { first.stop(); second.stop() }
-        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
-                                                   "--peer", "ws://127.0.0.1:\(first.port)/peer",
-                                                   "--peer", "ws://127.0.0.1:\(second.port)/peer"])
+        let (sidecar, client) = try Self.sidecar(peers: [first, second])
         defer { sidecar.stop() }
         try client.waitUntilReady()
         let polled = try client.generateByPolling(requestBody(Self.prompt, maxNewTokens: 24))
@@ -44,9 +48,7 @@ struct SidecarEndToEndTests {
         let first = try Self.peer(layers: "0:3", extra: ["--hidden-dtype", "f16"])
         let second = try Self.peer(layers: "3:6", extra: ["--hidden-dtype", "f16"])
         defer { first.stop(); second.stop() }
-        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
-                                                   "--peer", "ws://127.0.0.1:\(first.port)/peer",
-                                                   "--peer", "ws://127.0.0.1:\(second.port)/peer"])
+        let (sidecar, client) = try Self.sidecar(peers: [first, second])
         defer { sidecar.stop() }
         try client.waitUntilReady()
         let result = try await client.generateByWebSocket(requestBody(Self.prompt, maxNewTokens: 16,
@@ -164,9 +166,7 @@ struct SidecarEndToEndTests {
     @Test func cancellingByRouteMessageOrClosedSocketFreesEveryShard() async throws {
         let front = try Self.peer(layers: "0:3"), back = try Self.peer(layers: "3:6")
         defer { front.stop(); back.stop() }
-        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
-                                                   "--peer", "ws://127.0.0.1:\(front.port)/peer",
-                                                   "--peer", "ws://127.0.0.1:\(back.port)/peer"])
+        let (sidecar, client) = try Self.sidecar(peers: [front, back])
         defer { sidecar.stop() }
         try client.waitUntilReady()
         // By route, while running: the back shard is frozen after the first token, so only the cancel can end it.
@@ -239,13 +239,9 @@ struct SidecarEndToEndTests {
     @Test func aPeerWithoutTheSecretIsRefused() throws {
         let honest = try Self.peer(layers: "0:6", extra: ["--secret", "right"])
         defer { honest.stop() }
-        let (refusing, refusingClient) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
-                                                            "--peer", "ws://127.0.0.1:\(honest.port)/peer",
-                                                            "--peer-secret", "wrong"])
+        let (refusing, refusingClient) = try Self.sidecar(peers: [honest], ["--peer-secret", "wrong"])
         defer { refusing.stop() }
-        let (accepting, acceptingClient) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
-                                                              "--peer", "ws://127.0.0.1:\(honest.port)/peer",
-                                                              "--peer-secret", "right"])
+        let (accepting, acceptingClient) = try Self.sidecar(peers: [honest], ["--peer-secret", "right"])
         defer { accepting.stop() }
         try acceptingClient.waitUntilReady()
         #expect(try refusingClient.request("GET", "/ready").status == 503)
@@ -269,10 +265,7 @@ struct SidecarEndToEndTests {
 
         let front = try Self.peer(layers: "0:3"), backA = try Self.peer(layers: "3:6"), backB = try Self.peer(layers: "3:6")
         defer { front.stop(); backA.stop(); backB.stop() }
-        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
-                                                   "--peer", "ws://127.0.0.1:\(front.port)/peer",
-                                                   "--peer", "ws://127.0.0.1:\(backA.port)/peer",
-                                                   "--peer", "ws://127.0.0.1:\(backB.port)/peer"])
+        let (sidecar, client) = try Self.sidecar(peers: [front, backA, backB])
         defer { sidecar.stop() }
         // Ready needs one replica per range; wait for all three so the sequence lands on the first replica.
         #expect(waitUntil {
@@ -311,8 +304,7 @@ struct SidecarEndToEndTests {
     @Test func sigtermEndsInFlightRequestsAndExitsZero() async throws {
         let peer = try Self.peer(layers: "0:6")
         defer { peer.stop() }
-        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
-                                                   "--peer", "ws://127.0.0.1:\(peer.port)/peer"])
+        let (sidecar, client) = try Self.sidecar(peers: [peer])
         try client.waitUntilReady()
         let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
         try stream.send(.text(#"{"prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
