@@ -31,9 +31,8 @@ public final class Sidecar: @unchecked Sendable {
         }
         registry = RequestRegistry(configuration: configuration.registry)
         let metrics = SchedulerMetrics()
-        var wake: @Sendable () -> Void = {}
         let wakeBox = WakeBox()
-        wake = { wakeBox.fire() }
+        let wake: @Sendable () -> Void = { wakeBox.fire() }
         remotePeers = configuration.peers.map { url in
             RemotePeerRunner(configuration: .init(url: url, expectedModelSHA256: bundle.gguf.sha256Hex(),
                                                   secret: configuration.peerSecret), onReady: wake)
@@ -80,12 +79,6 @@ public final class Sidecar: @unchecked Sendable {
         remotePeers.forEach { $0.shutdown() }
         server?.shutdown()
     }
-
-    /// Sequences cached on each in-process shard (`nil` for peers): all zero when nothing is in flight.
-    public func localCachedSequenceCounts() -> [Int?] { pipeline.cachedSequenceCounts() }
-
-    /// Requests held by the registry.
-    public var requestCount: Int { registry.count }
 }
 
 /// Lets the peers wake the scheduler, which is created after them.

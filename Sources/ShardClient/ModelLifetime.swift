@@ -20,8 +20,6 @@ final class ModelLifetime: @unchecked Sendable {
 
     func finished(_ id: UUID) { _ = lock.withLock { tasks.removeValue(forKey: id) } }
 
-    var closed: Bool { lock.withLock { isShutDown } }
-
     func shutdown() {
         let running = lock.withLock { () -> [Task<Void, Never>] in
             isShutDown = true

@@ -21,14 +21,10 @@ struct SidecarClient {
     }
 
     /// Waits (bounded) until `/ready` answers 200.
-    func waitUntilReady(timeout: TimeInterval = 60) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            // Readiness has no push channel; the retry is bounded and each try is a real request.
-            if (try? request("GET", "/ready").status) == 200 { return }
-            Thread.sleep(forTimeInterval: 0.05)
+    func waitUntilReady() throws {
+        guard waitUntil(timeout: 60, { (try? request("GET", "/ready").status) == 200 }) else {
+            throw SidecarProcessError(message: "sidecar on port \(port) not ready after 60 s")
         }
-        throw SidecarProcessError(message: "sidecar on port \(port) not ready after \(timeout) s")
     }
 
     /// The result of one generation: concatenated text, token ids and the final event.

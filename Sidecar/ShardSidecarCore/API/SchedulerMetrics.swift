@@ -11,7 +11,7 @@ final class SchedulerMetrics: @unchecked Sendable {
     private var stepSeconds = 0.0
     private var failures = 0
 
-    func recordStep(seconds: Double, tokens: Int) {
+    func recordStep(seconds: Double) {
         lock.withLock {
             for (index, bound) in Self.bucketBounds.enumerated() where seconds <= bound { bucketCounts[index] += 1 }
             stepCount += 1

@@ -226,9 +226,6 @@ public final class RequestRegistry: @unchecked Sendable {
         }
     }
 
-    /// True when requests wait in the queue.
-    var hasQueued: Bool { lock.withLock { !queue.isEmpty } }
-
     /// Running requests whose cancellation is pending; clears the set.
     func takeCancellations() -> Set<RequestID> {
         lock.withLock {

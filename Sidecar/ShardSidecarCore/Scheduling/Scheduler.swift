@@ -133,8 +133,7 @@ final class Scheduler: @unchecked Sendable {
             replayAll(after: error)
             return
         }
-        metrics.recordStep(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-                           tokens: sampled.count)
+        metrics.recordStep(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         var stillActive: [Active] = []
         for (var sequence, token) in zip(active, sampled) {
             sequence.position += sequence.pending.count

@@ -187,7 +187,4 @@ final class ShardPipeline: @unchecked Sendable {
         lock.withLock { for sequence in sequences { assignment[sequence] = nil } }
         for runner in runners { runner.release(sequences) }
     }
-
-    /// Sequences cached per runner (local runners only), for tests and `/peers`.
-    func cachedSequenceCounts() -> [Int?] { runners.map { $0.cachedSequenceCount() } }
 }
