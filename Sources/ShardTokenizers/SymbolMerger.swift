@@ -16,8 +16,6 @@ struct SymbolMerger {
     private let tokenizer: VocabularyTokenizer
     private var symbols: [Symbol] = []
     private var queue = MaxHeap<Bigram>()
-    /// For each merged text, the two byte ranges it was built from, used to re-split unknown merges.
-    private(set) var reverseMerges: [[UInt8]: (Range<Int>, Range<Int>)] = [:]
 
     init(bytes: [UInt8], tokenizer: VocabularyTokenizer) {
         self.bytes = bytes
@@ -49,7 +47,6 @@ struct SymbolMerger {
         let merged = symbols[left].start ..< symbols[right].start + symbols[right].length
         guard let id = tokenizer.lookup(bytes[merged]) else { return }
         queue.push(Bigram(left: left, right: right, score: tokenizer.score(of: id), length: merged.count))
-        reverseMerges[Array(bytes[merged])] = (range(of: left), range(of: right))
     }
 
     mutating func mergeAll() {

@@ -1,122 +1,134 @@
-/// A SentencePiece-style (BPE with byte fallback) tokenizer built from a vocabulary held in memory,
-/// such as the `tokenizer.ggml.*` arrays of a GGUF file.
+/// A SentencePiece-style (BPE with byte fallback) tokenizer for GGUF `llama` vocabularies, tokenizing exactly as
+/// llama.cpp's `llm_tokenizer_spm`.
 ///
-/// Segmentation follows llama.cpp's `llm_tokenizer_spm`: spaces become `▁`, an optional leading space is added,
-/// adjacent symbols merge greedily by the highest piece score (leftmost first on ties), and characters that are
-/// not in the vocabulary fall back to `<0xAB>` byte pieces.
-public struct VocabularyTokenizer: Tokenizer {
+/// Text is first cut around special tokens (control tokens with `parseSpecial`, user-defined tokens always).
+/// Each remaining fragment gets a leading space when the vocabulary asks for one and the fragment starts the text
+/// or follows a special token; spaces become `▁`; adjacent symbols merge greedily by the highest piece score
+/// (leftmost first on ties); characters that are not in the vocabulary fall back to `<0xAB>` byte pieces.
+public struct VocabularyTokenizer: GGUFVocabularyTokenizer {
     /// The kind of each vocabulary entry, with the values GGUF uses in `tokenizer.ggml.token_type`.
     public enum PieceKind: Int32, Sendable {
-        case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
+        /// A regular piece.
+        case normal = 1
+        /// The unknown piece.
+        case unknown = 2
+        /// A control token such as `<s>`.
+        case control = 3
+        /// A piece added by the model's authors, matched before segmentation.
+        case userDefined = 4
+        /// A reserved, unused piece.
+        case unused = 5
+        /// A byte-fallback piece `<0xAB>`.
+        case byte = 6
     }
 
+    /// The vocabulary the tokenizer was built from.
+    public let vocabulary: GGUFVocabulary
+    /// Identifies the vocabulary: the first 16 hex digits of the SHA-256 of its serialized form.
+    public let fingerprint: String
+    /// Ids that end generation, as llama.cpp computes them.
+    public let endOfGenerationIDs: Set<TokenID>
     private let pieces: [[UInt8]]
-    private let scores: [Float]
-    private let kinds: [PieceKind]
+    private let kinds: [TokenAttributes.Kind]
     private let idByPiece: [[UInt8]: TokenID]
     private let idByByte: [TokenID?]
-    private let unknownTokenID: TokenID?
-    private let addSpacePrefix: Bool
-    /// The `<s>` id, when the vocabulary has one.
-    public let bosTokenID: TokenID?
-    /// The `</s>` id, when the vocabulary has one.
-    public let eosTokenID: TokenID?
-    /// Identifies the vocabulary (see ``Tokenizer/fingerprint``).
-    public let fingerprint: String
-    public var vocabularySize: Int { pieces.count }
+    private let partitioner: SpecialTokenPartitioner
 
-    /// Creates a tokenizer from parallel arrays of pieces, scores and kinds (raw GGUF token types).
+    public var vocabularySize: Int { pieces.count }
+    public var bosTokenID: TokenID? { vocabulary.specialIDs.bos }
+    public var eosTokenID: TokenID? { vocabulary.specialIDs.eos }
+
+    /// Builds the tokenizer.
     ///
-    /// - Throws: ``TokenizerError/invalidVocabulary(_:)`` when the arrays disagree in length, are empty, or the
-    ///   special ids are out of range.
-    public init(pieces: [String], scores: [Float], kinds: [Int32], bosTokenID: TokenID?, eosTokenID: TokenID?,
-                unknownTokenID: TokenID?, addSpacePrefix: Bool) throws(TokenizerError) {
-        guard !pieces.isEmpty else { throw .invalidVocabulary("the vocabulary is empty") }
-        guard scores.count == pieces.count, kinds.count == pieces.count else {
-            throw .invalidVocabulary("\(pieces.count) pieces but \(scores.count) scores and \(kinds.count) types")
+    /// - Throws: ``TokenizerError/unsupportedVocabulary(_:)`` when the vocabulary is not SentencePiece.
+    public init(vocabulary: GGUFVocabulary) throws(TokenizerError) {
+        guard vocabulary.model == .sentencePiece else {
+            throw .unsupportedVocabulary("not a SentencePiece (llama) vocabulary")
         }
-        for (name, id) in [("bos", bosTokenID), ("eos", eosTokenID), ("unknown", unknownTokenID)] {
-            if let id, id < 0 || Int(id) >= pieces.count {
-                throw .invalidVocabulary("\(name) token id \(id) is outside the vocabulary of \(pieces.count)")
-            }
-        }
-        self.pieces = pieces.map { Array($0.utf8) }
-        self.scores = scores
-        self.kinds = kinds.map { PieceKind(rawValue: $0) ?? .normal }
+        self.vocabulary = vocabulary
+        self.fingerprint = vocabulary.fingerprint
+        let ids = vocabulary.specialIDs
+        let attributes = TokenAttributes(texts: vocabulary.tokens, types: vocabulary.types, eos: ids.eos,
+                                         eot: ids.eot, eom: ids.eom)
+        endOfGenerationIDs = attributes.endOfGeneration
+        kinds = attributes.kinds
+        partitioner = SpecialTokenPartitioner(texts: vocabulary.tokens, kinds: attributes.kinds)
+        pieces = vocabulary.tokens.map { Array($0.utf8) }
         var idByPiece: [[UInt8]: TokenID] = [:]
+        idByPiece.reserveCapacity(pieces.count)
         var idByByte = [TokenID?](repeating: nil, count: 256)
         for (index, piece) in pieces.enumerated() {
-            idByPiece[Array(piece.utf8)] = idByPiece[Array(piece.utf8)] ?? TokenID(index)
-            if self.kinds[index] == .byte, let byte = Self.byteValue(ofPiece: piece) {
-                idByByte[Int(byte)] = TokenID(index)
-            }
+            if idByPiece[piece] == nil { idByPiece[piece] = TokenID(index) }
+            if piece.count == 6, let byte = Self.byteValue(ofPiece: vocabulary.tokens[index]),
+               idByByte[Int(byte)] == nil { idByByte[Int(byte)] = TokenID(index) }
         }
+        // llama.cpp's byte_to_token: `<0xAB>`, else a piece that is the byte itself.
+        for byte in 0 ..< 256 where idByByte[byte] == nil { idByByte[byte] = idByPiece[[UInt8(byte)]] }
         self.idByPiece = idByPiece
         self.idByByte = idByByte
-        self.bosTokenID = bosTokenID
-        self.eosTokenID = eosTokenID
-        self.unknownTokenID = unknownTokenID
-        self.addSpacePrefix = addSpacePrefix
-        var digest: [UInt8] = []
-        for (index, piece) in pieces.enumerated() {
-            digest += Array(piece.utf8) + [0] + Array(String(scores[index]).utf8) + [0, UInt8(truncatingIfNeeded: kinds[index])]
-        }
-        self.fingerprint = "vocab-" + Fingerprint.short(digest)
     }
 
     /// Parses `<0xAB>` into the byte it stands for.
     static func byteValue(ofPiece piece: String) -> UInt8? {
-        guard piece.count == 6, piece.hasPrefix("<0x"), piece.hasSuffix(">") else { return nil }
+        guard piece.utf8.count == 6, piece.hasPrefix("<0x"), piece.hasSuffix(">") else { return nil }
         return UInt8(piece.dropFirst(3).prefix(2), radix: 16)
     }
 
     public func encode(_ text: String, addBOS: Bool) -> [TokenID] {
+        encode(text, addBOS: addBOS, parseSpecial: true)
+    }
+
+    public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [TokenID] {
         var output: [TokenID] = []
-        if addBOS, let bos = bosTokenID { output.append(bos) }
-        guard !text.isEmpty else { return output }
+        if addBOS, vocabulary.addBOS, let bos = bosTokenID { output.append(bos) }
+        let bytes = Array(text.utf8)
+        var previousIsSpecial = true
+        for fragment in partitioner.partition(bytes, parseSpecial: parseSpecial) {
+            switch fragment {
+            case let .token(id):
+                output.append(id)
+                previousIsSpecial = true
+            case let .text(range):
+                encodeFragment(bytes[range], spacePrefix: vocabulary.addSpacePrefix && previousIsSpecial,
+                               into: &output)
+                previousIsSpecial = false
+            }
+        }
+        if addBOS, vocabulary.addEOS, let eos = eosTokenID { output.append(eos) }
+        return output
+    }
+
+    private func encodeFragment(_ text: ArraySlice<UInt8>, spacePrefix: Bool, into output: inout [TokenID]) {
         var bytes: [UInt8] = []
-        for byte in ((addSpacePrefix ? " " : "") + text).utf8 {
+        bytes.reserveCapacity(text.count + 8)
+        for byte in (spacePrefix ? [0x20] : []) + text {
             if byte == 0x20 { bytes += [0xE2, 0x96, 0x81] } else { bytes.append(byte) }
         }
         var merger = SymbolMerger(bytes: bytes, tokenizer: self)
         merger.mergeAll()
         for symbol in merger.finalSymbols() {
-            resegment(symbol, merger: merger, into: &output)
+            if let id = lookup(merger.bytes[symbol]) {
+                output.append(id)
+            } else {
+                for byte in merger.bytes[symbol] { if let id = idByByte[Int(byte)] { output.append(id) } }
+            }
         }
-        return output
     }
 
     func lookup(_ bytes: ArraySlice<UInt8>) -> TokenID? { idByPiece[Array(bytes)] }
-    func score(of id: TokenID) -> Float { scores[Int(id)] }
-
-    private func resegment(_ range: Range<Int>, merger: SymbolMerger, into output: inout [TokenID]) {
-        let text = merger.bytes[range]
-        if let id = lookup(text) {
-            output.append(id)
-        } else if let split = merger.reverseMerges[Array(text)] {
-            resegment(split.0, merger: merger, into: &output)
-            resegment(split.1, merger: merger, into: &output)
-        } else {
-            for byte in text {
-                if let id = idByByte[Int(byte)] ?? unknownTokenID { output.append(id) }
-            }
-        }
+    func score(of id: TokenID) -> Float {
+        vocabulary.scores.indices.contains(Int(id)) ? vocabulary.scores[Int(id)] : 0
     }
 
     public func decode(_ ids: [TokenID]) throws(TokenizerError) -> String {
         try validate(ids)
         var bytes: [UInt8] = []
         for id in ids {
-            let index = Int(id)
-            switch kinds[index] {
-            case .control, .unused: continue
-            case .byte:
-                if let value = Self.byteValue(ofPiece: String(decoding: pieces[index], as: UTF8.self)) {
-                    bytes.append(value)
-                }
-            case .unknown:
-                bytes += Array(" \u{2047} ".utf8)
-            case .normal, .userDefined:
+            let index = Int(id), kind = kinds[index]
+            if !kind.isDisjoint(with: [.control, .unknown]) { continue }
+            if kind.contains(.userDefined) {
+                bytes += pieces[index]
+            } else if kind.contains(.normal) {
                 var piece = pieces[index][...]
                 while let range = piece.firstRange(of: [0xE2, 0x96, 0x81]) {
                     bytes += piece[..<range.lowerBound]
@@ -124,9 +136,11 @@ public struct VocabularyTokenizer: Tokenizer {
                     piece = piece[range.upperBound...]
                 }
                 bytes += piece
+            } else if kind.contains(.byte), let value = Self.byteValue(ofPiece: vocabulary.tokens[index]) {
+                bytes.append(value)
             }
         }
-        if addSpacePrefix, bytes.first == 0x20 { bytes.removeFirst() }
+        if vocabulary.addSpacePrefix, bytes.first == 0x20 { bytes.removeFirst() }
         return String(decoding: bytes, as: UTF8.self)
     }
 }
