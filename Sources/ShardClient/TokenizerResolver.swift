@@ -8,7 +8,7 @@ struct TokenizerResolver {
     let model: String
 
     /// Where downloaded tokenizer files are cached: `$SHARD_CACHE_DIR`, else `$XDG_CACHE_HOME/shard`, else
-    /// `~/.cache/shard`, then `tokenizers/<fingerprint>.model`.
+    /// `~/.cache/shard`, then `tokenizers/<fingerprint>.model` (SentencePiece) or `<fingerprint>.vocab` (GGUF vocabulary).
     static var cacheDirectory: URL {
         let environment = ProcessInfo.processInfo.environment
         if let explicit = environment["SHARD_CACHE_DIR"] { return URL(fileURLWithPath: explicit) }
@@ -49,22 +49,42 @@ struct TokenizerResolver {
             throw ShardClientError(.clientError, "the sidecar serves no model \(model)", httpStatus: 404,
                                    serverCode: "unknown_model")
         }
-        guard let wire = entry["tokenizer"]?.stringValue, wire.hasPrefix("sentencepiece:") else {
-            return (UTF8ByteTokenizer(), "utf8-bytes")
+        guard let wire = entry["tokenizer"]?.stringValue else { return (UTF8ByteTokenizer(), "utf8-bytes") }
+        if wire.hasPrefix(GGUFVocabulary.wirePrefix) {
+            let fingerprint = String(wire.dropFirst(GGUFVocabulary.wirePrefix.count))
+            return try await downloaded(wire: wire, fingerprint: fingerprint, path: "/models/\(id)/tokenizer.vocab",
+                                        fileExtension: "vocab") { bytes throws(TokenizerError) in
+                try GGUFVocabulary(serialized: bytes).makeTokenizer()
+            }
         }
-        let fingerprint = String(wire.dropFirst("sentencepiece:".count))
-        let cached = Self.cacheDirectory.appendingPathComponent("\(fingerprint).model")
+        if wire.hasPrefix("sentencepiece:") {
+            let fingerprint = String(wire.dropFirst("sentencepiece:".count))
+            return try await downloaded(wire: wire, fingerprint: fingerprint, path: "/models/\(id)/tokenizer.model",
+                                        fileExtension: "model") { bytes throws(TokenizerError) in
+                try SentencePieceTokenizer(modelData: bytes)
+            }
+        }
+        return (UTF8ByteTokenizer(), "utf8-bytes")
+    }
+
+    /// The sidecar's tokenizer file: from the cache when a copy with the right fingerprint is there, else
+    /// downloaded from `path`, checked against `fingerprint` (SHA-256 prefix), loaded with `load` and cached.
+    /// A sidecar that answers 404 (no file) leaves the client on UTF-8 bytes.
+    private func downloaded(wire: String, fingerprint: String, path: String, fileExtension: String,
+                            load: ([UInt8]) throws(TokenizerError) -> any Tokenizer)
+        async throws(ShardClientError) -> (any Tokenizer, String) {
+        let cached = Self.cacheDirectory.appendingPathComponent("\(fingerprint).\(fileExtension)")
         if let data = try? Data(contentsOf: cached), Fingerprint.short(data) == fingerprint,
-           let tokenizer = try? SentencePieceTokenizer(modelData: [UInt8](data), path: cached.path) {
+           let tokenizer = try? load([UInt8](data)) {
             return (tokenizer, wire)
         }
-        let (status, _, bytes) = try await connection.get("/models/\(id)/tokenizer.model", accepting: [404])
+        let (status, _, bytes) = try await connection.get(path, accepting: [404])
         guard status == 200 else { return (UTF8ByteTokenizer(), "utf8-bytes") }
         guard Fingerprint.short(bytes) == fingerprint else {
             throw ShardClientError(.protocolViolation, "the downloaded tokenizer does not match fingerprint \(fingerprint)")
         }
-        let tokenizer: SentencePieceTokenizer
-        do { tokenizer = try SentencePieceTokenizer(modelData: bytes, path: cached.path) } catch {
+        let tokenizer: any Tokenizer
+        do { tokenizer = try load(bytes) } catch {
             throw ShardClientError(.protocolViolation, "the sidecar's tokenizer file is invalid: \(error)")
         }
         // Caching is an optimisation: a read-only home directory must not fail the call.

@@ -43,8 +43,9 @@ extension GenerationRequest {
         guard stop.allSatisfy({ !$0.isEmpty && $0.utf8.count <= limits.maxStopStringBytes }) else {
             throw .invalid("stop", "stop strings must be 1-\(limits.maxStopStringBytes) bytes")
         }
-        if let tokenizer, tokenizer != "utf8-bytes", !tokenizer.hasPrefix("sentencepiece:") {
-            throw .invalid("tokenizer", "tokenizer must be utf8-bytes or sentencepiece:<fingerprint>")
+        if let tokenizer, tokenizer != "utf8-bytes", !tokenizer.hasPrefix("sentencepiece:"),
+           !tokenizer.hasPrefix("gguf-vocab:") {
+            throw .invalid("tokenizer", "tokenizer must be utf8-bytes, sentencepiece:<fingerprint> or gguf-vocab:<fingerprint>")
         }
     }
 }

@@ -14,6 +14,8 @@ struct ModelService: Sendable {
     let resolver: PromptResolver
     /// The SentencePiece file served at `/models/ID/tokenizer.model`, when the model has one.
     let tokenizerModelData: [UInt8]?
+    /// The serialized GGUF vocabulary served at `/models/ID/tokenizer.vocab`, when the model uses its embedded one.
+    let vocabularyData: [UInt8]?
     let endOfSequence: TokenID?
 
     init(bundle: ModelBundle, path: String) {
@@ -25,6 +27,7 @@ struct ModelService: Sendable {
         resolver = PromptResolver(tokenizer: bundle.tokenizer, addsBOS: bundle.addsBOS,
                                   contextLength: bundle.hyperparameters.contextLength)
         tokenizerModelData = (bundle.tokenizer as? SentencePieceTokenizer)?.modelData
+        vocabularyData = (bundle.tokenizer as? any GGUFVocabularyTokenizer)?.vocabulary.serialized()
         endOfSequence = bundle.tokenizer.eosTokenID
     }
 

@@ -42,7 +42,7 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
 
     /// The routes of PROTOCOL.md.
     enum Route {
-        case health, ready, peers, models, tokenizer(String), metrics, broadcastWork, popResult
+        case health, ready, peers, models, tokenizer(String), vocabulary(String), metrics, broadcastWork, popResult
         case status(String), cancel(String)
 
         /// The route for path components, with the one method it accepts.
@@ -58,6 +58,7 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
             case 2 where parts[0] == "requests": return (.status(parts[1]), "GET")
             case 3 where parts[0] == "requests" && parts[2] == "cancel": return (.cancel(parts[1]), "POST")
             case 3 where parts[0] == "models" && parts[2] == "tokenizer.model": return (.tokenizer(parts[1]), "GET")
+            case 3 where parts[0] == "models" && parts[2] == "tokenizer.vocab": return (.vocabulary(parts[1]), "GET")
             default: return nil
             }
         }
@@ -80,6 +81,7 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
         case .peers: return peers()
         case .models: return .json(200, .object(["models": .array([model.json])]))
         case let .tokenizer(id): return tokenizerFile(id)
+        case let .vocabulary(id): return vocabularyFile(id)
         case .metrics: return metricsResponse()
         case .broadcastWork: return broadcastWork(request.body)
         case .popResult: return popResult(request, server: server)
@@ -144,6 +146,21 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
         guard let data = model.tokenizerModelData else {
             return .error(ProtocolError(status: 404, code: "no_tokenizer_file",
                                         message: "model \(model.id) has no SentencePiece file; use utf8-bytes"))
+        }
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream"),
+                                                   ("X-Tokenizer-Fingerprint", model.tokenizer.fingerprint)], body: data)
+    }
+}
+
+extension SidecarAPI {
+    /// `GET /models/ID/tokenizer.vocab`: the model's serialized GGUF vocabulary (``GGUFVocabulary/serialized()``).
+    private func vocabularyFile(_ id: String) -> HTTPResponse {
+        guard model.matches(id) else {
+            return .error(ProtocolError(status: 404, code: "unknown_model", message: "no model \(id)"))
+        }
+        guard let data = model.vocabularyData else {
+            return .error(ProtocolError(status: 404, code: "no_tokenizer_file",
+                                        message: "model \(model.id) has no embedded GGUF vocabulary"))
         }
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream"),
                                                    ("X-Tokenizer-Fingerprint", model.tokenizer.fingerprint)], body: data)

@@ -9,16 +9,26 @@ import ShardTokenizers
 /// Every id must be inside the vocabulary, and the prompt must leave room in the context for a token.
 struct PromptResolver: Sendable {
     let tokenizer: any Tokenizer
-    /// The wire name of the model's tokenizer: `sentencepiece:<fingerprint>`.
+    /// The wire name of the model's tokenizer: `gguf-vocab:<fingerprint>` for the vocabulary embedded in the GGUF
+    /// file, `sentencepiece:<fingerprint>` for a SentencePiece file, or `utf8-bytes`.
     let wireTokenizer: String
     let addsBOS: Bool
     let contextLength: Int
 
     init(tokenizer: any Tokenizer, addsBOS: Bool, contextLength: Int) {
         self.tokenizer = tokenizer
-        self.wireTokenizer = tokenizer is UTF8ByteTokenizer ? "utf8-bytes" : "sentencepiece:" + tokenizer.fingerprint
+        self.wireTokenizer = Self.wireName(of: tokenizer)
         self.addsBOS = addsBOS
         self.contextLength = contextLength
+    }
+
+    /// The `tokenizer` wire name of `tokenizer`.
+    static func wireName(of tokenizer: any Tokenizer) -> String {
+        switch tokenizer {
+        case is UTF8ByteTokenizer: "utf8-bytes"
+        case let vocabulary as any GGUFVocabularyTokenizer: GGUFVocabulary.wireName(fingerprint: vocabulary.fingerprint)
+        default: "sentencepiece:" + tokenizer.fingerprint
+        }
     }
 
     func resolve(_ request: GenerationRequest) throws(ProtocolError) -> [TokenID] {

@@ -31,30 +31,6 @@ public struct ModelBundle: Sendable {
         }
     }
 
-    /// Builds the tokenizer described by the `tokenizer.ggml.*` keys (SentencePiece-style `llama` vocabularies).
-    ///
-    /// - Throws: ``TokenizerError/invalidVocabulary(_:)`` when the keys are missing or of another kind.
-    public static func embeddedTokenizer(of gguf: GGUFFile) throws(TokenizerError) -> VocabularyTokenizer {
-        let metadata = gguf.metadata
-        let kind = metadata["tokenizer.ggml.model"]?.stringValue
-        guard kind == "llama" else {
-            throw .invalidVocabulary("tokenizer.ggml.model is \(kind ?? "missing"); only llama (SentencePiece) is supported")
-        }
-        guard let pieces = metadata["tokenizer.ggml.tokens"]?.arrayValue?.compactMap(\.stringValue) else {
-            throw .invalidVocabulary("tokenizer.ggml.tokens is missing")
-        }
-        let count = pieces.count
-        let scores = metadata["tokenizer.ggml.scores"]?.arrayValue?.compactMap { $0.doubleValue.map(Float.init) }
-            ?? Array(repeating: 0, count: count)
-        let kinds = metadata["tokenizer.ggml.token_type"]?.arrayValue?.compactMap { $0.intValue.map(Int32.init) }
-            ?? Array(repeating: 1, count: count)
-        func id(_ key: String) -> TokenID? { metadata["tokenizer.ggml.\(key)"]?.intValue.map(TokenID.init) }
-        return try VocabularyTokenizer(
-            pieces: pieces, scores: scores, kinds: kinds, bosTokenID: id("bos_token_id"),
-            eosTokenID: id("eos_token_id"), unknownTokenID: id("unknown_token_id"),
-            addSpacePrefix: metadata["tokenizer.ggml.add_space_prefix"]?.boolValue ?? true)
-    }
-
     /// Whether prompts get a beginning-of-sequence token (`tokenizer.ggml.add_bos_token`, default true).
     public var addsBOS: Bool { gguf.metadata["tokenizer.ggml.add_bos_token"]?.boolValue ?? true }
 }

@@ -114,7 +114,7 @@ public struct GGUFVocabulary: Sendable, Equatable {
     /// Builds the tokenizer this vocabulary describes.
     ///
     /// - Throws: ``TokenizerError/invalidVocabulary(_:)`` when the vocabulary is inconsistent.
-    public func makeTokenizer() throws(TokenizerError) -> any Tokenizer {
+    public func makeTokenizer() throws(TokenizerError) -> any GGUFVocabularyTokenizer {
         switch model {
         case .bytePairEncoding: try BytePairTokenizer(vocabulary: self)
         case .sentencePiece: try VocabularyTokenizer(vocabulary: self)

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import ShardEngine
+import ShardTokenizers
+
+/// Token ids llama.cpp produced for the committed corpus, written by
+/// `scripts/reference/make_tokenizer_references.py`.
+struct TokenizationReference: Decodable {
+    struct Case: Decodable { var text: String; var special: [TokenID]; var plain: [TokenID] }
+    var model: String
+    var model_file: String
+    var model_sha256: String
+    var llama_cpp_python_version: String
+    var end_of_generation: [TokenID]
+    var cases: [Case]
+
+    static func load(_ model: String) throws -> TokenizationReference {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let url = root.appendingPathComponent("Fixtures/reference/tokenization-\(model).json")
+        return try JSONDecoder().decode(TokenizationReference.self, from: Data(contentsOf: url))
+    }
+}
+
+/// The real model files, found in `$SHARD_MODEL_DIR`, else `${SHARD_CACHE_DIR:-~/.cache/shard}/models`.
+enum CachedModels {
+    static var directory: URL {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["SHARD_MODEL_DIR"] { return URL(fileURLWithPath: explicit) }
+        let cache = environment["SHARD_CACHE_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/shard")
+        return cache.appendingPathComponent("models")
+    }
+
+    /// The model file at `relativePath`; records a failure naming the command that makes it when it is missing.
+    static func path(_ relativePath: String) -> String? {
+        let path = directory.appendingPathComponent(relativePath).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            let command = relativePath.hasPrefix("vocab/")
+                ? "~/.cache/shard/llama-venv/bin/python scripts/reference/make_vocab_ggufs.py (after scripts/fetch-models.sh)"
+                : "scripts/fetch-models.sh"
+            Issue.record("\(path) is missing: run \(command)")
+            return nil
+        }
+        return path
+    }
+}
+
+@Suite("GGUF tokenizers agree with llama.cpp on the reference corpus")
+struct TokenizerParityTests {
+    static let models = ["smollm2", "gemma3", "smollm2-llama-bpe", "smollm2-qwen2", "smollm2-gpt-2", "smollm2-default"]
+
+    /// A tokenizer per model, loaded once: Gemma's vocabulary has 262,144 entries.
+    static let cache = TokenizerCache()
+
+    @Test(arguments: models)
+    func corpusMatchesLlamaCpp(_ model: String) throws {
+        let reference = try TokenizationReference.load(model)
+        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        var matched = 0
+        for testCase in reference.cases {
+            let special = tokenizer.encode(testCase.text, addBOS: true, parseSpecial: true)
+            let plain = tokenizer.encode(testCase.text, addBOS: true, parseSpecial: false)
+            #expect(special == testCase.special, "parse_special=true: \(testCase.text.debugDescription)")
+            #expect(plain == testCase.plain, "parse_special=false: \(testCase.text.debugDescription)")
+            if special == testCase.special, plain == testCase.plain { matched += 1 }
+        }
+        print("\(model): \(matched)/\(reference.cases.count) corpus strings identical to llama.cpp")
+        #expect(matched == reference.cases.count)
+    }
+
+    @Test(arguments: ["smollm2", "gemma3"])
+    func referenceIsForTheCachedModelFile(_ model: String) throws {
+        let reference = try TokenizationReference.load(model)
+        guard let path = CachedModels.path(reference.model_file) else { return }
+        #expect(try GGUFFile(path: path).sha256Hex() == reference.model_sha256)
+    }
+
+    @Test(arguments: models)
+    func plainTextDecodesBackToTheInput(_ model: String) throws {
+        let reference = try TokenizationReference.load(model)
+        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        for testCase in reference.cases {
+            let ids = tokenizer.encode(testCase.text, addBOS: false, parseSpecial: false)
+            #expect(try tokenizer.decode(ids) == testCase.text, "\(testCase.text.debugDescription)")
+        }
+    }
+
+    @Test(arguments: models)
+    func streamingDecodeEqualsFullDecode(_ model: String) throws {
+        let reference = try TokenizationReference.load(model)
+        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        for testCase in reference.cases {
+            let ids = tokenizer.encode(testCase.text, addBOS: true, parseSpecial: true)
+            var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+            var streamed = ""
+            for id in ids { streamed += try detokenizer.push(id) }
+            streamed += detokenizer.finish()
+            #expect(streamed == (try tokenizer.decode(ids)), "\(testCase.text.debugDescription)")
+        }
+    }
+
+    @Test(arguments: ["smollm2", "gemma3"])
+    func serializedVocabularyRebuildsTheSameTokenizer(_ model: String) throws {
+        let reference = try TokenizationReference.load(model)
+        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        let bytes = tokenizer.vocabulary.serialized()
+        let copy = try GGUFVocabulary(serialized: bytes).makeTokenizer()
+        #expect(copy.vocabulary == tokenizer.vocabulary)
+        #expect(copy.fingerprint == tokenizer.fingerprint)
+        #expect(copy.fingerprint == Fingerprint.short(bytes))
+        for testCase in reference.cases {
+            #expect(copy.encode(testCase.text, addBOS: true, parseSpecial: true) == testCase.special)
+        }
+    }
+
+    @Test(arguments: models)
+    func endOfGenerationIDsFollowLlamaCpp(_ model: String) throws {
+        let reference = try TokenizationReference.load(model)
+        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        #expect(tokenizer.endOfGenerationIDs == Set(reference.end_of_generation))
+    }
+}
+
+/// Loads each model's tokenizer once for all tests.
+final class TokenizerCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var loaded: [String: any GGUFVocabularyTokenizer] = [:]
+
+    func tokenizer(_ relativePath: String) throws -> (any GGUFVocabularyTokenizer)? {
+        guard let path = CachedModels.path(relativePath) else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if let tokenizer = loaded[path] { return tokenizer }
+        let tokenizer = try ModelBundle.embeddedTokenizer(of: GGUFFile(path: path))
+        loaded[path] = tokenizer
+        return tokenizer
+    }
+}

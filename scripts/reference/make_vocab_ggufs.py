@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Makes small vocabulary-only GGUF files that carry SmolLM2's vocabulary and merges under other
+`tokenizer.ggml.pre` values, so the Llama 3 (`llama-bpe`), Qwen 2 (`qwen2`), GPT-2 (`gpt-2`) and `default`
+pre-tokenizers can be checked against llama.cpp without downloading those models.
+
+Every metadata key of the SmolLM2 file is copied (llama.cpp needs the architecture keys even for vocab_only
+loading); no tensors are written. Output: <cache>/vocab/smollm2-vocab-<pre>.gguf, where <cache> is
+$SHARD_MODEL_DIR, else ${SHARD_CACHE_DIR:-~/.cache/shard}/models. The files are generated, never committed.
+
+Usage: ~/.cache/shard/llama-venv/bin/python scripts/reference/make_vocab_ggufs.py
+(requires gguf-py; run scripts/fetch-models.sh smollm2 first)
+"""
+import os
+import sys
+from pathlib import Path
+
+import gguf
+
+PRES = ["llama-bpe", "qwen2", "gpt-2", "default"]
+
+
+def model_dir() -> Path:
+    if "SHARD_MODEL_DIR" in os.environ:
+        return Path(os.environ["SHARD_MODEL_DIR"])
+    cache = os.environ.get("SHARD_CACHE_DIR", os.path.expanduser("~/.cache/shard"))
+    return Path(cache) / "models"
+
+
+def copy_with_pre(reader: gguf.GGUFReader, destination: Path, pre: str) -> None:
+    arch = reader.fields["general.architecture"].contents()
+    writer = gguf.GGUFWriter(str(destination), arch)
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        main = field.types[0]
+        value = pre if key == "tokenizer.ggml.pre" else field.contents()
+        if main == gguf.GGUFValueType.ARRAY:
+            writer.add_key_value(key, value, main, sub_type=field.types[-1])
+        else:
+            writer.add_key_value(key, value, main)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+
+
+def main() -> int:
+    source = model_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not source.exists():
+        print(f"error: {source} is missing; run scripts/fetch-models.sh smollm2", file=sys.stderr)
+        return 1
+    out = model_dir() / "vocab"
+    out.mkdir(parents=True, exist_ok=True)
+    reader = gguf.GGUFReader(str(source))
+    for pre in PRES:
+        destination = out / f"smollm2-vocab-{pre}.gguf"
+        copy_with_pre(reader, destination, pre)
+        print(destination)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
