@@ -137,3 +137,22 @@ final class TokenizerCache: @unchecked Sendable {
         return tokenizer
     }
 }
+
+@Suite("GGUF tokenizer speed")
+struct TokenizerSpeedTests {
+    /// About 8 KB of mixed text: prose, code, numbers, CJK, emoji and chat markup.
+    static let text = String(repeating: "<|im_start|>user\nThe quick brown fox, it's 12345 times faster! "
+        + "def f(x):\n    return x ** 2  # 中文 🙏🏽\n<end_of_turn>\n", count: 80)
+
+    @Test(arguments: ["SmolLM2-135M-Instruct.Q4_1.gguf", "gemma-3-270m-q4_k_m.gguf"])
+    func kilobytesTokenizeInMilliseconds(_ file: String) throws {
+        guard let tokenizer = try TokenizerParityTests.cache.tokenizer(file) else { return }
+        let clock = ContinuousClock()
+        var ids: [TokenID] = []
+        let elapsed = clock.measure { ids = tokenizer.encode(Self.text, addBOS: true, parseSpecial: true) }
+        print("\(file): \(Self.text.utf8.count) bytes -> \(ids.count) tokens in \(elapsed)")
+        #expect(try tokenizer.decode(tokenizer.encode(Self.text, addBOS: false, parseSpecial: false)) == Self.text)
+        // Debug builds are several times slower than release; this bound still catches quadratic work.
+        #expect(elapsed < .milliseconds(500))
+    }
+}
