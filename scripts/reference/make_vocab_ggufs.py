@@ -3,7 +3,9 @@
 `tokenizer.ggml.pre` values, so the Llama 3 (`llama-bpe`), Qwen 2 (`qwen2`), GPT-2 (`gpt-2`) and `default`
 pre-tokenizers can be checked against llama.cpp without downloading those models.
 
-Every metadata key of the SmolLM2 file is copied (llama.cpp needs the architecture keys even for vocab_only
+SmolLM2 has no multi-digit tokens, so digit grouping (Llama 3's \\p{N}{1,3} against Qwen 2's single digits)
+would be invisible: the last tokens of the vocabulary are replaced by digit pieces (DIGIT_TOKENS) and merges
+that build them are appended (DIGIT_MERGES). Every other metadata key of the SmolLM2 file is copied (llama.cpp needs the architecture keys even for vocab_only
 loading); no tensors are written. Output: <cache>/vocab/smollm2-vocab-<pre>.gguf, where <cache> is
 $SHARD_MODEL_DIR, else ${SHARD_CACHE_DIR:-~/.cache/shard}/models. The files are generated, never committed.
 
@@ -17,6 +19,8 @@ from pathlib import Path
 import gguf
 
 PRES = ["llama-bpe", "qwen2", "gpt-2", "default"]
+DIGIT_TOKENS = ["12", "123", "45", "67", "678", "Ġ1", "Ġ12", "1234", "456", "89"]
+DIGIT_MERGES = ["1 2", "12 3", "4 5", "6 7", "67 8", "Ġ 1", "Ġ1 2", "123 4", "45 6", "8 9"]
 
 
 def model_dir() -> Path:
@@ -34,6 +38,10 @@ def copy_with_pre(reader: gguf.GGUFReader, destination: Path, pre: str) -> None:
             continue
         main = field.types[0]
         value = pre if key == "tokenizer.ggml.pre" else field.contents()
+        if key == "tokenizer.ggml.tokens":
+            value = value[: len(value) - len(DIGIT_TOKENS)] + DIGIT_TOKENS
+        elif key == "tokenizer.ggml.merges":
+            value = value + DIGIT_MERGES
         if main == gguf.GGUFValueType.ARRAY:
             writer.add_key_value(key, value, main, sub_type=field.types[-1])
         else:
