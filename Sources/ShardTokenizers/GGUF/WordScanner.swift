@@ -88,7 +88,9 @@ enum WordScanner {
             let codepoint = chunk.codepoint(position)
             let isSpace = codepoint == 0x20
             var next = isSpace ? chunk.classes(position + 1) : chunk.classes(position)
-            for wanted in [CodepointClass.letter, .number] where next.contains(wanted) {
+            // <space>?\p{L}+ then <space>?\p{N}+
+            let wanted: CodepointClass = next.contains(.letter) ? .letter : next.contains(.number) ? .number : []
+            if !wanted.isEmpty {
                 if isSpace { position += 1 }
                 while next.contains(wanted) { position += 1; next = chunk.classes(position) }
                 chunk.cut(position)
