@@ -87,9 +87,10 @@ public struct BytePairTokenizer: GGUFVocabularyTokenizer {
         for length in preTokenizer.split(codepoints) {
             var byteCount = 0
             for codepoint in codepoints[index ..< index + length] { byteCount += Self.utf8Length(codepoint) }
-            table.encodeWord(bytes[wordStart ..< wordStart + byteCount], ignoreMerges: ignoreMerges, into: &output)
+            let wordEnd = min(wordStart + byteCount, bytes.endIndex)
+            table.encodeWord(bytes[wordStart ..< wordEnd], ignoreMerges: ignoreMerges, into: &output)
             index += length
-            wordStart += byteCount
+            wordStart = wordEnd
         }
     }
 

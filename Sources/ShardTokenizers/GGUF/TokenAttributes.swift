@@ -65,6 +65,9 @@ struct TokenAttributes: Sendable {
         "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[",
     ]
 
+    /// gpt-oss markers llama.cpp always renders, as user-defined tokens.
+    static let alwaysRenderedTexts: Set<String> = ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"]
+
     /// Computes the kinds and end-of-generation ids as llama.cpp's `llama_vocab::impl::load` does.
     init(texts: [String], types: [Int32], eos: TokenID?, eot: TokenID?, eom: TokenID?) {
         kinds = texts.indices.map { types.indices.contains($0) ? Kind(ggufType: types[$0]) : .normal }
@@ -87,7 +90,7 @@ struct TokenAttributes: Sendable {
                 endOfGeneration.insert(TokenID(index))
                 markControl(TokenID(index))
             }
-            if ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"].contains(text) {
+            if Self.alwaysRenderedTexts.contains(text) {
                 kinds[index] = .userDefined
             }
         }
