@@ -6,22 +6,6 @@
 /// or follows a special token; spaces become `▁`; adjacent symbols merge greedily by the highest piece score
 /// (leftmost first on ties); characters that are not in the vocabulary fall back to `<0xAB>` byte pieces.
 public struct VocabularyTokenizer: GGUFVocabularyTokenizer {
-    /// The kind of each vocabulary entry, with the values GGUF uses in `tokenizer.ggml.token_type`.
-    public enum PieceKind: Int32, Sendable {
-        /// A regular piece.
-        case normal = 1
-        /// The unknown piece.
-        case unknown = 2
-        /// A control token such as `<s>`.
-        case control = 3
-        /// A piece added by the model's authors, matched before segmentation.
-        case userDefined = 4
-        /// A reserved, unused piece.
-        case unused = 5
-        /// A byte-fallback piece `<0xAB>`.
-        case byte = 6
-    }
-
     /// The vocabulary the tokenizer was built from.
     public let vocabulary: GGUFVocabulary
     /// Identifies the vocabulary: the first 16 hex digits of the SHA-256 of its serialized form.
@@ -34,8 +18,11 @@ public struct VocabularyTokenizer: GGUFVocabularyTokenizer {
     private let idByByte: [TokenID?]
     private let partitioner: SpecialTokenPartitioner
 
+    /// Number of tokens in the vocabulary.
     public var vocabularySize: Int { pieces.count }
+    /// The beginning-of-sequence id (`tokenizer.ggml.bos_token_id` or llama.cpp's default).
     public var bosTokenID: TokenID? { vocabulary.specialIDs.bos }
+    /// The end-of-sequence id (`tokenizer.ggml.eos_token_id` or llama.cpp's default).
     public var eosTokenID: TokenID? { vocabulary.specialIDs.eos }
 
     /// Builds the tokenizer.
@@ -74,10 +61,12 @@ public struct VocabularyTokenizer: GGUFVocabularyTokenizer {
         return UInt8(piece.dropFirst(3).prefix(2), radix: 16)
     }
 
+    /// Tokenizes like llama.cpp's server: `addBOS` adds BOS/EOS as the vocabulary asks, special-token text is parsed.
     public func encode(_ text: String, addBOS: Bool) -> [TokenID] {
         encode(text, addBOS: addBOS, parseSpecial: true)
     }
 
+    /// Tokenizes like llama.cpp's `llama_tokenize(text, add_special: addBOS, parse_special: parseSpecial)`.
     public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [TokenID] {
         var output: [TokenID] = []
         if addBOS, vocabulary.addBOS, let bos = bosTokenID { output.append(bos) }
@@ -120,6 +109,9 @@ public struct VocabularyTokenizer: GGUFVocabularyTokenizer {
         vocabulary.scores.indices.contains(Int(id)) ? vocabulary.scores[Int(id)] : 0
     }
 
+    /// Concatenates the pieces of `ids` (control and unknown tokens add nothing), as llama.cpp's `token_to_piece`.
+    ///
+    /// - Throws: ``TokenizerError/tokenOutOfRange(_:vocabularySize:)`` for an id outside the vocabulary.
     public func decode(_ ids: [TokenID]) throws(TokenizerError) -> String {
         try validate(ids)
         var bytes: [UInt8] = []

@@ -18,8 +18,11 @@ public struct BytePairTokenizer: GGUFVocabularyTokenizer {
     /// What each id decodes to.
     let decoded: [[UInt8]]
 
+    /// Number of tokens in the vocabulary.
     public var vocabularySize: Int { vocabulary.tokens.count }
+    /// The beginning-of-sequence id (`tokenizer.ggml.bos_token_id` or llama.cpp's default).
     public var bosTokenID: TokenID? { vocabulary.specialIDs.bos }
+    /// The end-of-sequence id (`tokenizer.ggml.eos_token_id` or llama.cpp's default).
     public var eosTokenID: TokenID? { vocabulary.specialIDs.eos }
 
     /// Builds the tokenizer.
@@ -61,10 +64,12 @@ public struct BytePairTokenizer: GGUFVocabularyTokenizer {
         return []
     }
 
+    /// Tokenizes like llama.cpp's server: `addBOS` adds BOS/EOS as the vocabulary asks, special-token text is parsed.
     public func encode(_ text: String, addBOS: Bool) -> [TokenID] {
         encode(text, addBOS: addBOS, parseSpecial: true)
     }
 
+    /// Tokenizes like llama.cpp's `llama_tokenize(text, add_special: addBOS, parse_special: parseSpecial)`.
     public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [TokenID] {
         var output: [TokenID] = []
         if addBOS, vocabulary.addBOS, let bos = bosTokenID { output.append(bos) }
@@ -98,6 +103,9 @@ public struct BytePairTokenizer: GGUFVocabularyTokenizer {
         codepoint < 0x80 ? 1 : codepoint < 0x800 ? 2 : codepoint < 0x10000 ? 3 : 4
     }
 
+    /// Concatenates the pieces of `ids` (control and unknown tokens add nothing), as llama.cpp's `token_to_piece`.
+    ///
+    /// - Throws: ``TokenizerError/tokenOutOfRange(_:vocabularySize:)`` for an id outside the vocabulary.
     public func decode(_ ids: [TokenID]) throws(TokenizerError) -> String {
         try validate(ids)
         var bytes: [UInt8] = []
