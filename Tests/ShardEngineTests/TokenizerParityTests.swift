@@ -156,3 +156,42 @@ struct TokenizerSpeedTests {
         #expect(elapsed < .milliseconds(500))
     }
 }
+
+@Suite("GGUF tokenizers on random text")
+struct TokenizerRandomTextTests {
+    /// Scalars from every class the pre-tokenizers distinguish, plus special-token fragments.
+    static let alphabet: [String] = ["a", "Z", "é", "ß", "中", "한", "ع", "न", "ा", "1", "٣", "½", " ", "  ", "\n", "\r",
+        "\t", "\u{3000}", "'", "'s", "'LL", "!", "?", ".", "$", "+", "<", ">", "|", "_", "🙏", "🏽", "\u{200D}",
+        "\u{0301}", "<|im", "_start|>", "<start_of_turn>", "\u{FFFD}", "\u{10FFFF}", "\u{E000}", "0x", "…"]
+
+    @Test(arguments: ["SmolLM2-135M-Instruct.Q4_1.gguf", "gemma-3-270m-q4_k_m.gguf"])
+    func randomTextRoundTripsAndStreamsExactly(_ file: String) throws {
+        guard let tokenizer = try TokenizerParityTests.cache.tokenizer(file) else { return }
+        var generator = SplitMix64(seed: 42)
+        for _ in 0 ..< 200 {
+            let length = Int(generator.next() % 40)
+            let text = (0 ..< length).map { _ in Self.alphabet[Int(generator.next() % UInt64(Self.alphabet.count))] }
+                .joined()
+            let ids = tokenizer.encode(text, addBOS: false, parseSpecial: false)
+            #expect(try tokenizer.decode(ids) == text, "\(text.debugDescription)")
+            var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+            var streamed = ""
+            for id in ids { streamed += try detokenizer.push(id) }
+            streamed += detokenizer.finish()
+            #expect(streamed == text, "\(text.debugDescription)")
+        }
+    }
+}
+
+/// A small deterministic generator for test inputs.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

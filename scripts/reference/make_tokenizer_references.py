@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Tokenizes Fixtures/reference/tokenizer-corpus.json with llama.cpp (llama-cpp-python, vocab_only) for each
-model and writes Fixtures/reference/tokenization-<model>.json: for every corpus string the ids with
+model and writes Fixtures/reference/tokenization-<model>.json: for every corpus string, and for 150 seeded random
+strings made of hard pieces, the ids with
 parse_special true and false, both with add_special (BOS/EOS as the model's vocabulary says), and the ids
 llama.cpp treats as end of generation.
 
@@ -16,6 +17,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+import random
 
 import llama_cpp
 
@@ -40,6 +43,21 @@ MODELS = {
 }
 
 
+# Pieces the random strings are made of: every class the pre-tokenizers tell apart, and special-token fragments.
+ALPHABET = ["a", "Z", "é", "ß", "中", "한", "ع", "न", "ा", "1", "23", "٣", "½", " ", "  ", "\n", "\r", "\t",
+            "\u3000", "\u00a0", "'", "'s", "'LL", "'Ve", "!", "?", ".", "$", "+", "<", ">", "|", "_", "🙏", "🏽",
+            "\u200d", "\u0301", "<|im_start|>", "<|im_end|>", "<start_of_turn>", "<end_of_turn>", "<|im", "_start|>",
+            "\ufffd", "\U0010ffff", "\ue000", "0x", "…", "the", " the", "ing", "\n\n", "    "]
+RANDOM_STRINGS = 150
+
+
+def random_strings() -> list[str]:
+    """Seeded random strings: recorded in every reference after the corpus strings."""
+    generator = random.Random(20261130)
+    return ["".join(generator.choice(ALPHABET) for _ in range(generator.randrange(0, 60)))
+            for _ in range(RANDOM_STRINGS)]
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -49,7 +67,7 @@ def sha256(path: Path) -> str:
 
 
 def main(names: list[str]) -> int:
-    corpus = json.loads(CORPUS.read_text(encoding="utf-8"))["strings"]
+    corpus = json.loads(CORPUS.read_text(encoding="utf-8"))["strings"] + random_strings()
     for name in names or list(MODELS):
         path = model_dir() / MODELS[name]
         if not path.exists():
