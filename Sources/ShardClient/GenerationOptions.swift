@@ -34,8 +34,9 @@ public enum Transport: String, Sendable, CaseIterable {
 
 /// Which tokenizer the SDK uses to send `input_token_ids`.
 public enum TokenizerChoice: Sendable, Equatable {
-    /// Download the model's SentencePiece file from the sidecar (cached locally by fingerprint); UTF-8 bytes when
-    /// the model has none.
+    /// Download the model's tokenizer from the sidecar — its SentencePiece file, or the vocabulary embedded in its
+    /// GGUF file (tokenized exactly as llama.cpp and the sidecar do) — cached locally by fingerprint; UTF-8 bytes
+    /// when the sidecar offers neither.
     case automatic
     /// A SentencePiece `.model` file on disk.
     case sentencePiece(path: String)

@@ -20,7 +20,7 @@ public struct ShardDistributedModel: Sendable {
     public let websocketURL: String
     /// The tokenizer used for `input_token_ids`.
     public let tokenizer: any Tokenizer
-    /// The wire name of ``tokenizer`` (`sentencepiece:<fingerprint>` or `utf8-bytes`).
+    /// The wire name of ``tokenizer`` (`gguf-vocab:<fingerprint>`, `sentencepiece:<fingerprint>` or `utf8-bytes`).
     public let tokenizerName: String
     /// How requests travel.
     public let transport: Transport

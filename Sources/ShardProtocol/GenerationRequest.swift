@@ -8,7 +8,7 @@ public struct GenerationRequest: Sendable, Equatable {
     public var prompt: String?
     /// The prompt already tokenized by the client.
     public var inputTokenIDs: [Int]?
-    /// What `inputTokenIDs` mean: `utf8-bytes` or `sentencepiece:<fingerprint>`.
+    /// What `inputTokenIDs` mean: `utf8-bytes`, `sentencepiece:<fingerprint>` or `gguf-vocab:<fingerprint>`.
     public var tokenizer: String?
     /// Tokens to generate at most.
     public var maxNewTokens: Int

@@ -145,7 +145,7 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
         }
         guard let data = model.tokenizerModelData else {
             return .error(ProtocolError(status: 404, code: "no_tokenizer_file",
-                                        message: "model \(model.id) has no SentencePiece file; use utf8-bytes"))
+                                        message: "model \(model.id) has no SentencePiece file; use tokenizer.vocab or utf8-bytes"))
         }
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream"),
                                                    ("X-Tokenizer-Fingerprint", model.tokenizer.fingerprint)], body: data)
