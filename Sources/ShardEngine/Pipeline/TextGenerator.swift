@@ -5,7 +5,7 @@ import ShardTokenizers
 public enum FinishReason: String, Sendable, Codable {
     /// `maxNewTokens` tokens were generated (or the context filled up).
     case length
-    /// The model produced end-of-sequence.
+    /// The model produced an end-of-generation token (EOS, or end-of-turn such as `<|im_end|>`).
     case eos
     /// A stop string matched.
     case stop
@@ -70,7 +70,7 @@ public struct TextGenerator: Sendable {
             let token = sampler.sample(logits: logits.row(0), generatedCount: generated,
                                        endOfSequence: tokenizer.eosTokenID)
             if generated == 0 { firstTokenAt = Date() }
-            if token == tokenizer.eosTokenID { reason = .eos; break }
+            if tokenizer.endOfGenerationIDs.contains(token) { reason = .eos; break }
             generated += 1
             let text: String
             do { text = try detokenizer.push(token) } catch { throw .tokenizer(error) }
