@@ -40,7 +40,7 @@ public final class Sidecar: @unchecked Sendable {
         runners += remotePeers as [any ShardRunner]
         pipeline = ShardPipeline(runners: runners, blockCount: blockCount)
         scheduler = Scheduler(registry: registry, pipeline: pipeline, configuration: configuration.scheduler,
-                              endOfSequence: model.endOfSequence, contextLength: bundle.hyperparameters.contextLength,
+                              endOfGeneration: model.endOfGeneration, contextLength: bundle.hyperparameters.contextLength,
                               metrics: metrics)
         wakeBox.target = scheduler
         registry.onWork = wake

@@ -73,9 +73,9 @@ struct RequestLifecycleTests {
             Issue.record("expected to wait"); return
         }
         #expect(registry.admit(limit: 4).map(\.id) == [id])
-        #expect(registry.accept(Int32(UInt8(ascii: "h")), for: id, eos: nil, contextFull: false) == .proceed)
+        #expect(registry.accept(Int32(UInt8(ascii: "h")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
         #expect(delivered.events == [.token(text: "h", tokenID: 104, index: 0)])
-        #expect(registry.accept(Int32(UInt8(ascii: "i")), for: id, eos: nil, contextFull: false) == .proceed)
+        #expect(registry.accept(Int32(UInt8(ascii: "i")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
         guard case let .events(events) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else {
             Issue.record("expected events"); return
         }
@@ -84,6 +84,21 @@ struct RequestLifecycleTests {
         guard case let .events(final) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else { return }
         #expect(final.count == 1)
         #expect(final.first?.isFinal == true)
+    }
+
+    @Test func anyEndOfGenerationIDFinishesTheRequest() throws {
+        let registry = Self.registry()
+        _ = try Self.submit(registry, "q")
+        let id = RequestID("q")!
+        #expect(registry.admit(limit: 4).map(\.id) == [id])
+        // 7 (an end-of-turn id) ends it like EOS would; 104 ("h") does not.
+        #expect(registry.accept(104, for: id, endOfGeneration: [2, 7], contextFull: false) == .proceed)
+        #expect(registry.accept(7, for: id, endOfGeneration: [2, 7], contextFull: false) == .finished)
+        guard case let .events(events) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else {
+            Issue.record("expected events"); return
+        }
+        #expect(events.last?.isFinal == true)
+        #expect(events.count == 2)
     }
 }
 

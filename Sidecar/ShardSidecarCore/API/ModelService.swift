@@ -16,7 +16,8 @@ struct ModelService: Sendable {
     let tokenizerModelData: [UInt8]?
     /// The serialized GGUF vocabulary served at `/models/ID/tokenizer.vocab`, when the model uses its embedded one.
     let vocabularyData: [UInt8]?
-    let endOfSequence: TokenID?
+    /// Ids that end a generation: EOS and, for GGUF vocabularies, end-of-turn tokens (``Tokenizer/endOfGenerationIDs``).
+    let endOfGeneration: Set<TokenID>
 
     init(bundle: ModelBundle, path: String) {
         let name = bundle.gguf.metadata["general.name"]?.stringValue
@@ -28,7 +29,7 @@ struct ModelService: Sendable {
                                   contextLength: bundle.hyperparameters.contextLength)
         tokenizerModelData = (bundle.tokenizer as? SentencePieceTokenizer)?.modelData
         vocabularyData = (bundle.tokenizer as? any GGUFVocabularyTokenizer)?.vocabulary.serialized()
-        endOfSequence = bundle.tokenizer.eosTokenID
+        endOfGeneration = bundle.tokenizer.endOfGenerationIDs
     }
 
     /// True when `requested` (the request's `model`) names this model.

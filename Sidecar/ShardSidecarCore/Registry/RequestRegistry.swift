@@ -237,12 +237,13 @@ public final class RequestRegistry: @unchecked Sendable {
     /// What the scheduler should do after a token.
     enum TokenOutcome { case proceed, finished }
 
-    /// Records a sampled token: detokenizes it, checks stop strings, end-of-sequence and length, appends events.
-    func accept(_ token: TokenID, for id: RequestID, eos: TokenID?, contextFull: Bool) -> TokenOutcome {
+    /// Records a sampled token: detokenizes it, checks stop strings, end of generation (any id of
+    /// `endOfGeneration`, finish reason `eos`) and length, appends events.
+    func accept(_ token: TokenID, for id: RequestID, endOfGeneration: Set<TokenID>, contextFull: Bool) -> TokenOutcome {
         var deliveries: [() -> Void] = []
         let outcome = lock.withLock { () -> TokenOutcome in
             guard let record = records[id], record.state == .running else { return .finished }
-            if token == eos, record.generatedIDs.count >= record.request.minTokens {
+            if endOfGeneration.contains(token), record.generatedIDs.count >= record.request.minTokens {
                 let tail = record.textProcessor.finish()
                 if !tail.isEmpty {
                     // Text held back (a possible stop string, half a character) is completed by end-of-sequence.

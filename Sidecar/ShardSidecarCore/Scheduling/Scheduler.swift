@@ -29,7 +29,7 @@ final class Scheduler: @unchecked Sendable {
     private let registry: RequestRegistry
     private let pipeline: ShardPipeline
     private let configuration: Configuration
-    private let endOfSequence: TokenID?
+    private let endOfGeneration: Set<TokenID>
     private let contextLength: Int
     let metrics: SchedulerMetrics
     /// Guards `wakeups` and `stopping`; the thread waits on it.
@@ -43,12 +43,12 @@ final class Scheduler: @unchecked Sendable {
     private var stepID: UInt64 = 0
     private var outageSince: Date?
 
-    init(registry: RequestRegistry, pipeline: ShardPipeline, configuration: Configuration, endOfSequence: TokenID?,
+    init(registry: RequestRegistry, pipeline: ShardPipeline, configuration: Configuration, endOfGeneration: Set<TokenID>,
          contextLength: Int, metrics: SchedulerMetrics) {
         self.registry = registry
         self.pipeline = pipeline
         self.configuration = configuration
-        self.endOfSequence = endOfSequence
+        self.endOfGeneration = endOfGeneration
         self.contextLength = contextLength
         self.metrics = metrics
     }
@@ -138,7 +138,7 @@ final class Scheduler: @unchecked Sendable {
         for (var sequence, token) in zip(active, sampled) {
             sequence.position += sequence.pending.count
             let contextFull = sequence.position >= contextLength
-            switch registry.accept(token, for: sequence.admission.id, eos: endOfSequence, contextFull: contextFull) {
+            switch registry.accept(token, for: sequence.admission.id, endOfGeneration: endOfGeneration, contextFull: contextFull) {
             case .finished:
                 pipeline.release([sequence.admission.sequence])
             case .proceed:
