@@ -25,6 +25,18 @@ struct GGUFVocabularyTests {
         #expect(tokenizer.encode("a", addBOS: true) == [1, 4, 2])
     }
 
+    @Test func llamaCppDefaultsForAbsentKeys() throws {
+        func vocabulary(_ pre: String?) throws -> GGUFVocabulary {
+            try GGUFVocabulary(model: "gpt2", pre: pre, tokens: TinyBPE.tokens, scores: nil, types: nil, merges: [],
+                               specialIDs: .init(), addBOS: nil, addEOS: nil, addSpacePrefix: nil)
+        }
+        // Byte-level BPE: BOS = EOS = 11, BOS added only for Llama 3 style pre-tokenizers, GLM has no BOS.
+        #expect(try vocabulary("gpt-2").specialIDs.bos == 11 && vocabulary("gpt-2").addBOS == false)
+        #expect(try vocabulary("llama-bpe").addBOS == true)
+        #expect(try vocabulary("glm4").specialIDs.bos == nil)
+        #expect(try vocabulary(nil).addSpacePrefix == false)
+    }
+
     @Test func differentVocabulariesHaveDifferentFingerprints() throws {
         #expect(try TinyBPE.vocabulary().fingerprint != TinyBPE.vocabulary(addBOS: true).fingerprint)
     }

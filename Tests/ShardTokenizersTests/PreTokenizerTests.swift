@@ -54,6 +54,8 @@ struct PreTokenizerTests {
         #expect(PreTokenizer.settings(forGGUFName: "llama-bpe")?.ignoreMerges == true)
         #expect(PreTokenizer.settings(forGGUFName: "qwen2")?.0 == .qwen2)
         #expect(PreTokenizer.settings(forGGUFName: nil)?.0 == .legacyDefault)
+        #expect(PreTokenizer.settings(forGGUFName: "")?.0 == .legacyDefault)
+        #expect(PreTokenizer.settings(forGGUFName: "glm4")?.ignoreMerges == true)
         #expect(PreTokenizer.settings(forGGUFName: "deepseek-llm") == nil)
     }
 }

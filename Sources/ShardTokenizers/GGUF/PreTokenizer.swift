@@ -17,8 +17,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
 
     /// The family and llama.cpp's per-name settings for a `tokenizer.ggml.pre` value, or `nil` when unsupported.
     static func settings(forGGUFName name: String?) -> (PreTokenizer, ignoreMerges: Bool, defaultAddBOS: Bool?)? {
-        switch name ?? "default" {
-        case "default": (.legacyDefault, false, nil)
+        switch name ?? "" {
+        case "", "default": (.legacyDefault, false, nil)
         case "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum",
              "modern-bert", "mpt", "olmo", "jais", "exaone4", "trillion", "granite-docling":
             (.gpt2, false, nil)
@@ -26,8 +26,10 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             (.digitsThenGPT2, false, nil)
         case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano":
             (.llama3, true, true)
-        case "dbrx", "smaug-bpe":
+        case "dbrx", "smaug-bpe", "chatglm-bpe":
             (.llama3, false, nil)
+        case "glm4", "glm5":
+            (.llama3, true, nil)
         case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "stablelm2", "hunyuan", "solar-open":
             (.qwen2, false, nil)
         default: nil
