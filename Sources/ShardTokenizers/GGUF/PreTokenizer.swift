@@ -11,6 +11,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     case llama3
     /// Qwen 2: as Llama 3 with single digits.
     case qwen2
+    /// Qwen 3.5: as Qwen 2, with combining marks (`\p{M}`) joining letter runs.
+    case qwen35
     /// llama.cpp's fallback when a file names no pre-tokenizer: punctuation runs, GPT-2, number runs,
     /// then groups of three ASCII digits.
     case legacyDefault = "default"
@@ -32,6 +34,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             (.llama3, true, nil)
         case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "stablelm2", "hunyuan", "solar-open":
             (.qwen2, false, nil)
+        case "qwen35":
+            (.qwen35, false, nil)
         default: nil
         }
     }
@@ -50,6 +54,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             return WordScanner.llama3(codepoints, classes, whole, maxDigits: 3)
         case .qwen2:
             return WordScanner.llama3(codepoints, classes, whole, maxDigits: 1)
+        case .qwen35:
+            return WordScanner.llama3(codepoints, classes, whole, maxDigits: 1, letters: [.letter, .mark])
         case .legacyDefault:
             let punctuation = WordScanner.runs(classes, whole) { index in
                 classes[index].contains(.punctuation) || Self.defaultExtraSymbols.contains(codepoints[index])

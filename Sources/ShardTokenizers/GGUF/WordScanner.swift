@@ -109,9 +109,11 @@ enum WordScanner {
         }
     }
 
-    /// Llama 3's expression (`maxDigits` 3) and Qwen 2's (`maxDigits` 1): llama.cpp
-    /// `unicode_regex_split_custom_llama3` and `..._qwen2`.
-    static func llama3(_ codepoints: [UInt32], _ classes: [CodepointClass], _ offsets: [Int], maxDigits: Int) -> [Int] {
+    /// Llama 3's expression (`maxDigits` 3), Qwen 2's (`maxDigits` 1) and Qwen 3.5's (`maxDigits` 1, `letters`
+    /// `[.letter, .mark]`: marks join letter runs): llama.cpp `unicode_regex_split_custom_llama3`, `..._qwen2` and
+    /// `..._qwen35`.
+    static func llama3(_ codepoints: [UInt32], _ classes: [CodepointClass], _ offsets: [Int], maxDigits: Int,
+                       letters: CodepointClass = .letter) -> [Int] {
         scan(codepoints, classes, offsets) { chunk, position in
             let length = contraction(chunk, at: position, caseInsensitive: true)
             if length > 0 {
@@ -122,9 +124,9 @@ enum WordScanner {
             let current = chunk.classes(position)
             // [^\r\n\p{L}\p{N}]?\p{L}+
             if !(isNewline(codepoint) || current.contains(.number)),
-               current.contains(.letter) || chunk.classes(position + 1).contains(.letter) {
+               !current.isDisjoint(with: letters) || !chunk.classes(position + 1).isDisjoint(with: letters) {
                 position += 1
-                while chunk.classes(position).contains(.letter) { position += 1 }
+                while !chunk.classes(position).isDisjoint(with: letters) { position += 1 }
                 chunk.cut(position)
                 return
             }
@@ -143,7 +145,8 @@ enum WordScanner {
             }
             // <space>?[^\s\p{L}\p{N}]+[\r\n]*
             var next = codepoint == 0x20 ? chunk.classes(position + 1) : current
-            let other: (CodepointClass) -> Bool = { $0.isDisjoint(with: [.whitespace, .letter, .number]) }
+            let excluded = letters.union([.whitespace, .number])
+            let other: (CodepointClass) -> Bool = { $0.isDisjoint(with: excluded) }
             if other(next), !current.isEmpty {
                 if codepoint == 0x20 { position += 1 }
                 while other(next), !next.isEmpty { position += 1; next = chunk.classes(position) }
