@@ -35,6 +35,11 @@ struct PreTokenizerTests {
             == ["Hello", " ", "1", "2", "3", "4", "5", " world", "\n\n", " ", " x"])
     }
 
+    @Test func gpt4o() {
+        #expect(words("CamelCase aBC éA", .gpt4o) == ["Camel", "Case", " a", "BC", " é", "A"])
+        #expect(words("HTTPServer's 12345 a/b\n/", .gpt4o) == ["HTTPServer's", " ", "123", "45", " a", "/b", "\n", "/"])
+    }
+
     @Test func legacyDefault() {
         #expect(words("a+b=42!!", .legacyDefault) == ["a", "+", "b", "=", "42", "!!"])
         #expect(words("x 12345", .legacyDefault) == ["x", " ", "123", "45"])

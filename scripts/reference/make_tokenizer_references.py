@@ -7,7 +7,7 @@ llama.cpp treats as end of generation.
 
 Models are found in $SHARD_MODEL_DIR, else ${SHARD_CACHE_DIR:-~/.cache/shard}/models:
   smollm2, gemma3                       scripts/fetch-models.sh
-  smollm2-llama-bpe, smollm2-qwen2, smollm2-qwen35,
+  smollm2-llama-bpe, smollm2-qwen2, smollm2-qwen35, smollm2-gpt-4o,
   smollm2-gpt-2, smollm2-default        scripts/reference/make_vocab_ggufs.py
 
 Usage: ~/.cache/shard/llama-venv/bin/python scripts/reference/make_tokenizer_references.py [model ...]
@@ -39,6 +39,7 @@ MODELS = {
     "smollm2-llama-bpe": "vocab/smollm2-vocab-llama-bpe.gguf",
     "smollm2-qwen2": "vocab/smollm2-vocab-qwen2.gguf",
     "smollm2-qwen35": "vocab/smollm2-vocab-qwen35.gguf",
+    "smollm2-gpt-4o": "vocab/smollm2-vocab-gpt-4o.gguf",
     "smollm2-gpt-2": "vocab/smollm2-vocab-gpt-2.gguf",
     "smollm2-default": "vocab/smollm2-vocab-default.gguf",
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Makes small vocabulary-only GGUF files that carry SmolLM2's vocabulary and merges under other
 `tokenizer.ggml.pre` values, so the Llama 3 (`llama-bpe`), Qwen 2 (`qwen2`), GPT-2 (`gpt-2`) and `default`
-pre-tokenizers (and Qwen 3.5's `qwen35`) can be checked against llama.cpp without downloading those models.
+pre-tokenizers (and Qwen 3.5's `qwen35`, GPT-4o's `gpt-4o`) can be checked against llama.cpp without downloading those models.
 
 SmolLM2 has no multi-digit tokens, so digit grouping (Llama 3's \\p{N}{1,3} against Qwen 2's single digits)
 would be invisible: the last tokens of the vocabulary are replaced by digit pieces (DIGIT_TOKENS) and merges
-that build them are appended (DIGIT_MERGES). Every other metadata key of the SmolLM2 file is copied (llama.cpp needs the architecture keys even for vocab_only
+that build them are appended (DIGIT_MERGES); likewise merges across case changes come first (CASE_MERGES). Every other metadata key of the SmolLM2 file is copied (llama.cpp needs the architecture keys even for vocab_only
 loading); no tensors are written. Output: <cache>/vocab/smollm2-vocab-<pre>.gguf, where <cache> is
 $SHARD_MODEL_DIR, else ${SHARD_CACHE_DIR:-~/.cache/shard}/models. The files are generated, never committed.
 
@@ -18,9 +18,15 @@ from pathlib import Path
 
 import gguf
 
-PRES = ["llama-bpe", "qwen2", "qwen35", "gpt-2", "default"]
+PRES = ["llama-bpe", "qwen2", "qwen35", "gpt-4o", "gpt-2", "default"]
 DIGIT_TOKENS = ["12", "123", "45", "67", "678", "Ġ1", "Ġ12", "1234", "456", "89"]
 DIGIT_MERGES = ["1 2", "12 3", "4 5", "6 7", "67 8", "Ġ 1", "Ġ1 2", "123 4", "45 6", "8 9"]
+# Case changes (lower then upper, and accented letters next to ASCII capitals) merge before anything else, so the
+# pre-tokenizers that cut words at case changes (gpt-4o) give other tokens than those that do not.
+CASE_PAIRS = [(lower, upper) for lower in "abcdefghijklmnopqrstuvwxyz" for upper in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+CASE_PAIRS += [("Ã©", "A"), ("A", "Ã©"), ("Ãī", "C"), ("Ãī", "a"), ("Ã¼", "B")]  # é, É, ü as byte-level pieces
+CASE_TOKENS = [left + right for left, right in CASE_PAIRS]
+CASE_MERGES = [f"{left} {right}" for left, right in CASE_PAIRS]
 
 
 def model_dir() -> Path:
@@ -39,9 +45,10 @@ def copy_with_pre(reader: gguf.GGUFReader, destination: Path, pre: str) -> None:
         main = field.types[0]
         value = pre if key == "tokenizer.ggml.pre" else field.contents()
         if key == "tokenizer.ggml.tokens":
-            value = value[: len(value) - len(DIGIT_TOKENS)] + DIGIT_TOKENS
+            added = [token for token in CASE_TOKENS if token not in value] + DIGIT_TOKENS
+            value = value[: len(value) - len(added)] + added
         elif key == "tokenizer.ggml.merges":
-            value = value + DIGIT_MERGES
+            value = CASE_MERGES + value + DIGIT_MERGES
         if main == gguf.GGUFValueType.ARRAY:
             writer.add_key_value(key, value, main, sub_type=field.types[-1])
         else:

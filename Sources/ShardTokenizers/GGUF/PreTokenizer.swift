@@ -13,6 +13,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     case qwen2
     /// Qwen 3.5: as Qwen 2, with combining marks (`\p{M}`) joining letter runs.
     case qwen35
+    /// GPT-4o (o200k): letter runs split at ASCII case changes, `\p{N}{1,3}` (Llama 4, gpt-oss ...).
+    case gpt4o
     /// llama.cpp's fallback when a file names no pre-tokenizer: punctuation runs, GPT-2, number runs,
     /// then groups of three ASCII digits.
     case legacyDefault = "default"
@@ -36,6 +38,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             (.qwen2, false, nil)
         case "qwen35":
             (.qwen35, false, nil)
+        case "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2":
+            (.gpt4o, false, nil)
         default: nil
         }
     }
@@ -56,6 +60,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             return WordScanner.llama3(codepoints, classes, whole, maxDigits: 1)
         case .qwen35:
             return WordScanner.llama3(codepoints, classes, whole, maxDigits: 1, letters: [.letter, .mark])
+        case .gpt4o:
+            return WordScanner.gpt4o(codepoints, classes, whole)
         case .legacyDefault:
             let punctuation = WordScanner.runs(classes, whole) { index in
                 classes[index].contains(.punctuation) || Self.defaultExtraSymbols.contains(codepoints[index])

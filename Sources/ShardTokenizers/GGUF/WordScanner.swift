@@ -6,7 +6,7 @@ enum WordScanner {
     static let outside = UInt32.max
 
     /// Cursor over one chunk, collecting word lengths.
-    private struct Chunk {
+    struct Chunk {
         let codepoints: [UInt32]
         let classes: [CodepointClass]
         let start: Int
@@ -30,7 +30,7 @@ enum WordScanner {
         }
     }
 
-    private static func scan(_ codepoints: [UInt32], _ classes: [CodepointClass], _ offsets: [Int],
+    static func scan(_ codepoints: [UInt32], _ classes: [CodepointClass], _ offsets: [Int],
                              _ body: (inout Chunk, inout Int) -> Void) -> [Int] {
         var chunk = Chunk(codepoints: codepoints, classes: classes, start: 0, end: 0, previousEnd: 0, words: [])
         chunk.words.reserveCapacity(offsets.count)
@@ -45,14 +45,14 @@ enum WordScanner {
         return chunk.words
     }
 
-    private static let apostrophe: UInt32 = 0x27
-    private static func isNewline(_ codepoint: UInt32) -> Bool { codepoint == 0x0A || codepoint == 0x0D }
-    private static func lower(_ codepoint: UInt32) -> UInt32 {
+    static let apostrophe: UInt32 = 0x27
+    static func isNewline(_ codepoint: UInt32) -> Bool { codepoint == 0x0A || codepoint == 0x0D }
+    static func lower(_ codepoint: UInt32) -> UInt32 {
         codepoint >= 0x41 && codepoint <= 0x5A ? codepoint + 0x20 : codepoint
     }
 
     /// `'s|'t|'re|'ve|'m|'ll|'d` at `position` (case-insensitive when asked): the contraction's length, or 0.
-    private static func contraction(_ chunk: Chunk, at position: Int, caseInsensitive: Bool) -> Int {
+    static func contraction(_ chunk: Chunk, at position: Int, caseInsensitive: Bool) -> Int {
         guard chunk.codepoint(position) == apostrophe, position + 1 < chunk.end else { return 0 }
         func fold(_ codepoint: UInt32) -> UInt32 { caseInsensitive ? lower(codepoint) : codepoint }
         let next = fold(chunk.codepoint(position + 1))
@@ -66,7 +66,7 @@ enum WordScanner {
     }
 
     /// Whitespace handling shared by the scanners: `\s+(?!\S)` then `\s+`, else one code point.
-    private static func whitespaceOrSingle(_ chunk: inout Chunk, _ position: inout Int, run: Int) {
+    static func whitespaceOrSingle(_ chunk: inout Chunk, _ position: inout Int, run: Int) {
         if run > 1, chunk.codepoint(position + run) != outside {
             position += run - 1
         } else if run > 0 {
