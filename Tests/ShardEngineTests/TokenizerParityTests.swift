@@ -48,7 +48,8 @@ enum CachedModels {
 
 @Suite("GGUF tokenizers agree with llama.cpp on the reference corpus")
 struct TokenizerParityTests {
-    static let models = ["smollm2", "gemma3", "smollm2-llama-bpe", "smollm2-qwen2", "smollm2-qwen35", "smollm2-gpt-4o", "smollm2-gpt-2",
+    static let models = ["smollm2", "gemma3", "smollm2-llama-bpe", "smollm2-qwen2", "smollm2-qwen35", "smollm2-gpt-4o", "smollm2-tekken",
+                         "smollm2-gpt-2",
                          "smollm2-default"]
 
     /// A tokenizer per model, loaded once: Gemma's vocabulary has 262,144 entries.

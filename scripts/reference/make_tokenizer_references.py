@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Tokenizes Fixtures/reference/tokenizer-corpus.json with llama.cpp (llama-cpp-python, vocab_only) for each
 model and writes Fixtures/reference/tokenization-<model>.json: for every corpus string, and for 150 seeded random
-strings made of hard pieces, the ids with
-parse_special true and false, both with add_special (BOS/EOS as the model's vocabulary says), and the ids
-llama.cpp treats as end of generation.
+strings made of hard pieces, the ids with parse_special true and false, both with add_special (BOS/EOS as the
+model's vocabulary says), and the ids llama.cpp treats as end of generation.
 
 Models are found in $SHARD_MODEL_DIR, else ${SHARD_CACHE_DIR:-~/.cache/shard}/models:
   smollm2, gemma3                       scripts/fetch-models.sh
-  smollm2-llama-bpe, smollm2-qwen2, smollm2-qwen35, smollm2-gpt-4o,
-  smollm2-gpt-2, smollm2-default        scripts/reference/make_vocab_ggufs.py
+  smollm2-llama-bpe, smollm2-qwen2,
+  smollm2-qwen35, smollm2-gpt-4o,
+  smollm2-tekken, smollm2-gpt-2,
+  smollm2-default                       scripts/reference/make_vocab_ggufs.py
 
 Usage: ~/.cache/shard/llama-venv/bin/python scripts/reference/make_tokenizer_references.py [model ...]
 """
@@ -40,6 +41,7 @@ MODELS = {
     "smollm2-qwen2": "vocab/smollm2-vocab-qwen2.gguf",
     "smollm2-qwen35": "vocab/smollm2-vocab-qwen35.gguf",
     "smollm2-gpt-4o": "vocab/smollm2-vocab-gpt-4o.gguf",
+    "smollm2-tekken": "vocab/smollm2-vocab-tekken.gguf",
     "smollm2-gpt-2": "vocab/smollm2-vocab-gpt-2.gguf",
     "smollm2-default": "vocab/smollm2-vocab-default.gguf",
 }

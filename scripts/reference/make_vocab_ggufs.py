@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes small vocabulary-only GGUF files that carry SmolLM2's vocabulary and merges under other
 `tokenizer.ggml.pre` values, so the Llama 3 (`llama-bpe`), Qwen 2 (`qwen2`), GPT-2 (`gpt-2`) and `default`
-pre-tokenizers (and Qwen 3.5's `qwen35`, GPT-4o's `gpt-4o`) can be checked against llama.cpp without downloading those models.
+pre-tokenizers (and Qwen 3.5's `qwen35`, GPT-4o's `gpt-4o`, Mistral's `tekken`) can be checked against llama.cpp without downloading those models.
 
 SmolLM2 has no multi-digit tokens, so digit grouping (Llama 3's \\p{N}{1,3} against Qwen 2's single digits)
 would be invisible: the last tokens of the vocabulary are replaced by digit pieces (DIGIT_TOKENS) and merges
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gguf
 
-PRES = ["llama-bpe", "qwen2", "qwen35", "gpt-4o", "gpt-2", "default"]
+PRES = ["llama-bpe", "qwen2", "qwen35", "gpt-4o", "tekken", "gpt-2", "default"]
 DIGIT_TOKENS = ["12", "123", "45", "67", "678", "Ġ1", "Ġ12", "1234", "456", "89"]
 DIGIT_MERGES = ["1 2", "12 3", "4 5", "6 7", "67 8", "Ġ 1", "Ġ1 2", "123 4", "45 6", "8 9"]
 # Case changes (lower then upper, and accented letters next to ASCII capitals) merge before anything else, so the

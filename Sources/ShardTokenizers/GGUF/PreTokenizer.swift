@@ -15,6 +15,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     case qwen35
     /// GPT-4o (o200k): letter runs split at ASCII case changes, `\p{N}{1,3}` (Llama 4, gpt-oss ...).
     case gpt4o
+    /// Mistral's Tekken: as GPT-4o without contractions, with single digits.
+    case tekken
     /// llama.cpp's fallback when a file names no pre-tokenizer: punctuation runs, GPT-2, number runs,
     /// then groups of three ASCII digits.
     case legacyDefault = "default"
@@ -40,6 +42,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             (.qwen35, false, nil)
         case "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2":
             (.gpt4o, false, nil)
+        case "tekken":
+            (.tekken, true, true)
         default: nil
         }
     }
@@ -62,6 +66,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             return WordScanner.llama3(codepoints, classes, whole, maxDigits: 1, letters: [.letter, .mark])
         case .gpt4o:
             return WordScanner.gpt4o(codepoints, classes, whole)
+        case .tekken:
+            return WordScanner.gpt4o(codepoints, classes, whole, contractions: false, maxDigits: 1)
         case .legacyDefault:
             let punctuation = WordScanner.runs(classes, whole) { index in
                 classes[index].contains(.punctuation) || Self.defaultExtraSymbols.contains(codepoints[index])

@@ -8,7 +8,11 @@ extension WordScanner {
     /// llama.cpp matches it with `std::regex` on text where every non-ASCII letter stands for "a letter of any
     /// case", so a non-ASCII letter counts as both upper case (`[^a-z]`) and lower case (`[^A-Z]`); only ASCII
     /// letters have a case. The scanner reproduces the regex engine's greedy matching and backtracking.
-    static func gpt4o(_ codepoints: [UInt32], _ classes: [CodepointClass], _ offsets: [Int]) -> [Int] {
+    ///
+    /// Mistral's Tekken expression is the same without the contractions and with single digits
+    /// (`contractions: false, maxDigits: 1`).
+    static func gpt4o(_ codepoints: [UInt32], _ classes: [CodepointClass], _ offsets: [Int],
+                      contractions: Bool = true, maxDigits: Int = 3) -> [Int] {
         scan(codepoints, classes, offsets) { chunk, position in
             let codepoint = chunk.codepoint(position)
             let current = chunk.classes(position)
@@ -19,14 +23,14 @@ extension WordScanner {
                 start += 1
             }
             if let end = letterRunEnd(chunk, from: start) {
-                position = end + contraction(chunk, at: end, caseInsensitive: true)
+                position = end + (contractions ? contraction(chunk, at: end, caseInsensitive: true) : 0)
                 chunk.cut(position)
                 return
             }
-            // \p{N}{1,3}
+            // \p{N}{1,maxDigits}
             if current.contains(.number) {
                 var length = 0
-                while length < 3, chunk.classes(position + length).contains(.number) { length += 1 }
+                while length < maxDigits, chunk.classes(position + length).contains(.number) { length += 1 }
                 position += length
                 chunk.cut(position)
                 return
