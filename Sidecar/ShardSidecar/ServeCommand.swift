@@ -35,6 +35,8 @@ struct ServeCommand: ParsableCommand {
         guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
               maxBatch >= 1, finishedTtl > 0, shardOutageTimeout > 0
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
+        // Token counts travel as UInt32 in peer frames.
+        guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
         for peer in peers where !(peer.hasPrefix("ws://") || peer.hasPrefix("wss://")) {
             throw ValidationError("--peer \(peer) must be a ws:// URL")
         }

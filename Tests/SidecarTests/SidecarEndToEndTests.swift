@@ -120,6 +120,8 @@ struct SidecarEndToEndTests {
             ("POST", "/broadcast-work", #"{"request_id": "e", "prompt_context": "x", "max_new_tokens": 0}"#, 400, "invalid_request"),
             ("POST", "/broadcast-work", #"{"request_id": "f", "prompt_context": "x", "max_new_tokens": 5000}"#, 400, "invalid_request"),
             ("POST", "/broadcast-work", #"{"request_id": "g", "prompt_context": "x", "model": "gpt-9"}"#, 404, "unknown_model"),
+            ("POST", "/broadcast-work", #"{"request_id": "k", "prompt_context": "x", "top_k": 1e10}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "k", "prompt_context": "x", "top_k": 4294967296}"#, 400, "invalid_request"),
             ("POST", "/broadcast-work", #"{"request_id": "h", "prompt_context": "\#(String(repeating: "y", count: 5000))"}"#, 413, "body_too_large"),
             ("GET", "/pop-result?request_id=never-submitted", nil, 404, "unknown_request"),
             ("GET", "/pop-result", nil, 400, "invalid_request"),
@@ -161,6 +163,27 @@ struct SidecarEndToEndTests {
         let finished = try await survivor
         #expect(finished.completionTokens == 40)
         #expect(finished.finishReason == "length")
+    }
+
+    /// Regression: submitting over HTTP, polling once, then resending the same id and body over a WebSocket
+    /// (the documented safe retry) killed the process with an overflow.
+    @Test func aRequestRetriedOnAWebSocketAfterAPollContinuesTheStream() async throws {
+        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 12)
+        let (sidecar, client) = try Self.sidecar()
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let body = requestBody(Self.prompt, maxNewTokens: 12, extra: ["request_id": .string("retry-1"),
+                                                                      "min_tokens": .int(12)])
+        let encoded = JSONValue.object(body).encodedString()
+        #expect(try client.request("POST", "/broadcast-work", body: encoded).status == 202)
+        let (status, first) = try client.json("GET", "/pop-result?request_id=retry-1&max=1&wait_ms=10000")
+        #expect(status == 200)
+        // With max=1 the protocol answers a single event as "result".
+        guard let head = first["result"], head["token"] != nil else { Issue.record("no first event: \(first)"); return }
+        let rest = try await client.generateByWebSocket(body)
+        #expect((head["token"]?.stringValue ?? "") + rest.text == expected)
+        #expect(rest.finishReason == "length")
+        #expect(try client.request("GET", "/health").status == 200, "the sidecar must still be up")
     }
 
     @Test func cancellingByRouteMessageOrClosedSocketFreesEveryShard() async throws {

@@ -135,8 +135,11 @@ public final class RequestRegistry: @unchecked Sendable {
         waiter?.deliver([])
     }
 
+    /// Hands out up to `maxEvents` (at least one) unread events and advances the read cursor past them.
+    /// `maxEvents` may be `Int.max` ("everything"): the count is compared, never added to the cursor.
     private func take(_ record: RequestRecord, _ maxEvents: Int) -> [GenerationEvent] {
-        let end = min(record.events.count, record.readCursor + max(1, maxEvents))
+        let unread = record.events.count - record.readCursor
+        let end = record.readCursor + min(unread, max(1, maxEvents))
         defer { record.readCursor = end }
         return Array(record.events[record.readCursor ..< end])
     }

@@ -120,8 +120,9 @@ final class Scheduler: @unchecked Sendable {
             return SequenceWork(
                 sequence: sequence.admission.sequence, startPosition: sequence.position, tokens: sequence.pending,
                 sampling: PeerFrame.Sampling(
-                    temperature: Float(request.temperature), topP: Float(request.topP), topK: UInt32(request.topK),
-                    minTokens: UInt32(request.minTokens), generatedCount: UInt32(sequence.generated.count),
+                    temperature: Float(request.temperature), topP: Float(request.topP),
+                    topK: UInt32(clamping: request.topK), minTokens: UInt32(clamping: request.minTokens),
+                    generatedCount: UInt32(clamping: sequence.generated.count),
                     seed: sequence.admission.seed))
         }
         let started = DispatchTime.now().uptimeNanoseconds
