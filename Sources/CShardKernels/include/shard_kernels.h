@@ -47,22 +47,11 @@ void shard_matmul_q8_0(const void *weights, int64_t n_in, const void *input_bloc
 /// y = x / sqrt(mean(x^2) + eps) * weight.
 void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count, float eps);
 
-/// Rotary embedding on adjacent pairs (x[2i], x[2i+1]) of the first `n_rot` values of each head,
-/// with angle pos * freq_base^(-2i / n_rot) (llama.cpp's "normal" mode).
-void shard_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
-                         float freq_base);
-
 /// gate[i] = silu(gate[i]) * up[i].
 void shard_silu_mul(float *gate, const float *up, int64_t count);
 
 /// y[i] += x[i].
 void shard_add(float *y, const float *x, int64_t count);
-
-/// Causal attention of one query row over `n_positions` cached positions, grouped-query: query head h reads
-/// key/value head h / (n_heads / n_kv_heads). Caches are `n_positions x (n_kv_heads * head_dim)`.
-/// `scores` must hold `n_positions` floats. Writes `n_heads * head_dim` floats to `output`.
-void shard_attention(const float *query, const float *keys, const float *values, int64_t n_positions,
-                     int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float *scores, float *output);
 
 /// A chunk of a split job: `[begin, end)`.
 typedef void (*shard_chunk_fn)(void *context, int64_t begin, int64_t end);
