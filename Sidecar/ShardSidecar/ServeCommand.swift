@@ -47,6 +47,7 @@ struct ServeCommand: ParsableCommand {
         let paths = try FixtureLocator.resolve(model: model, tokenizer: tokenizer)
         var configuration = SidecarConfiguration(modelPath: paths.model, tokenizerPath: paths.tokenizer)
         configuration.host = host
+        configuration.loadProgress = LoadProgressPrinter().report
         configuration.port = port
         configuration.localShards = localShards
         configuration.peers = peers

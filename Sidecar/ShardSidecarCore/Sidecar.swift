@@ -19,7 +19,8 @@ public final class Sidecar: @unchecked Sendable {
     /// Loads the model and the local shards and prepares the peers; nothing listens before ``start()``.
     public init(configuration: SidecarConfiguration) throws {
         self.configuration = configuration
-        let bundle = try ModelBundle(modelPath: configuration.modelPath, tokenizerPath: configuration.tokenizerPath)
+        let bundle = try ModelBundle(modelPath: configuration.modelPath, tokenizerPath: configuration.tokenizerPath,
+                                     progress: configuration.loadProgress)
         model = ModelService(bundle: bundle, path: configuration.modelPath)
         let blockCount = bundle.hyperparameters.blockCount
         var runners: [any ShardRunner] = []

@@ -13,6 +13,13 @@ public struct ChatMessage: Sendable, Equatable, Hashable {
         self.content = content
     }
 
+    /// A `system` message: instructions for the assistant.
+    public static func system(_ content: String) -> ChatMessage { ChatMessage(role: "system", content: content) }
+    /// A `user` message.
+    public static func user(_ content: String) -> ChatMessage { ChatMessage(role: "user", content: content) }
+    /// An `assistant` message: an earlier reply of the model.
+    public static func assistant(_ content: String) -> ChatMessage { ChatMessage(role: "assistant", content: content) }
+
     /// The wire form: `{"role": ..., "content": ...}`.
     public var json: JSONValue { .object(["role": .string(role), "content": .string(content)]) }
 }
