@@ -8,7 +8,7 @@ FIXTURE := Fixtures/kjv-tiny
 BENCH_VENV := .venv-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps install-packages build release test demo serve bench-engine clean
+.PHONY: deps test-deps install-packages build release test demo demo-chat serve bench-engine clean
 
 ## deps: install the Debian packages the build links against (only those missing).
 deps:
@@ -39,6 +39,10 @@ test: test-deps
 ## demo: start the embedded sidecar, stream scripture-like text through the Swift SDK, stop the sidecar.
 demo: release
 	@bash scripts/demo.sh
+
+## demo-chat: fetch SmolLM2-135M-Instruct once (cached), serve it, and ask it a question through `shard chat`.
+demo-chat: release
+	@bash scripts/demo-chat.sh
 
 ## serve: run the sidecar with its defaults (the fixture model on 127.0.0.1:9091, two in-process shards).
 serve: release
