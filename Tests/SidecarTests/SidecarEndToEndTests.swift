@@ -186,6 +186,29 @@ struct SidecarEndToEndTests {
         #expect(try client.request("GET", "/health").status == 200, "the sidecar must still be up")
     }
 
+    /// Regression: when every running sequence finished in the same step, queued requests waited for an unrelated
+    /// request to arrive (with `--max-batch 1`, three of four stayed queued).
+    @Test func queuedRequestsAreAdmittedWhenTheBatchEmpties() throws {
+        let (sidecar, client) = try Self.sidecar(["--max-batch", "1"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let ids = (0 ..< 4).map { "stall-\($0)" }
+        for id in ids {
+            let body = #"{"request_id": "\#(id)", "prompt_context": "And God", "max_new_tokens": 3, "min_tokens": 3}"#
+            #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
+        }
+        for id in ids {
+            var done = false
+            // Each long-poll returns within 5 s; a request stuck in the queue never completes.
+            for _ in 0 ..< 6 where !done {
+                let (status, answer) = try client.json("GET", "/pop-result?request_id=\(id)&max=64&wait_ms=5000")
+                #expect(status == 200)
+                if case let .array(events)? = answer["results"] { done = events.contains { $0["done"] == .bool(true) } }
+            }
+            #expect(done, "\(id) never finished")
+        }
+    }
+
     @Test func cancellingByRouteMessageOrClosedSocketFreesEveryShard() async throws {
         let front = try Self.peer(layers: "0:3"), back = try Self.peer(layers: "3:6")
         defer { front.stop(); back.stop() }

@@ -229,6 +229,9 @@ public final class RequestRegistry: @unchecked Sendable {
         }
     }
 
+    /// Whether requests are waiting to be admitted.
+    var hasQueued: Bool { lock.withLock { !queue.isEmpty } }
+
     /// Running requests whose cancellation is pending; clears the set.
     func takeCancellations() -> Set<RequestID> {
         lock.withLock {
