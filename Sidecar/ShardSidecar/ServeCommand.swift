@@ -37,6 +37,9 @@ struct ServeCommand: ParsableCommand {
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
         // Token counts travel as UInt32 in peer frames.
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
+        // An empty key would look like protection while accepting anyone who sends an empty header.
+        if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
+        if let peerSecret, peerSecret.isEmpty { throw ValidationError("--peer-secret must not be empty") }
         for peer in peers where !(peer.hasPrefix("ws://") || peer.hasPrefix("wss://")) {
             throw ValidationError("--peer \(peer) must be a ws:// URL")
         }
