@@ -16,6 +16,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "SentencePiece tokenizer model (default: the fixture's, or the GGUF vocabulary).") var tokenizer: String?
     @Option(help: "In-process shards the layers are split over (0 when peers serve every layer).") var localShards = 2
     @Option(name: .customLong("peer"), help: "A peer shard, ws://HOST:PORT/peer (repeatable).") var peers: [String] = []
+    @Option(help: "Seconds polling clients get at shutdown (SIGTERM) to collect their requests' final events.")
+    var shutdownDrain: Double = 5
     @Option(help: "API key required on every route but /health (Bearer or X-API-Key).") var apiKey: String?
     @Option(help: "Shared secret peers must prove (HMAC challenge-response).") var peerSecret: String?
     @Option(help: "Requests queued or running at once; past it, 503 with Retry-After.") var queueCapacity = 1024
@@ -37,6 +39,9 @@ struct ServeCommand: ParsableCommand {
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
         // Token counts travel as UInt32 in peer frames.
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
+        guard shutdownDrain >= 0, shutdownDrain <= 3600 else {
+            throw ValidationError("--shutdown-drain must be in 0...3600 seconds")
+        }
         // An empty key would look like protection while accepting anyone who sends an empty header.
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
         if let peerSecret, peerSecret.isEmpty { throw ValidationError("--peer-secret must not be empty") }
@@ -51,6 +56,7 @@ struct ServeCommand: ParsableCommand {
         var configuration = SidecarConfiguration(modelPath: paths.model, tokenizerPath: paths.tokenizer)
         configuration.host = host
         configuration.loadProgress = LoadProgressPrinter().report
+        configuration.shutdownDrain = shutdownDrain
         configuration.port = port
         configuration.localShards = localShards
         configuration.peers = peers

@@ -73,10 +73,16 @@ public final class Sidecar: @unchecked Sendable {
         return port
     }
 
-    /// Stops accepting, ends in-flight requests with a final event, closes the peers and the server.
+    /// Stops accepting new work at once, gives every live request — queued or running, polling or WebSocket — a
+    /// final `cancelled` event, lets polling clients collect those for up to `configuration.shutdownDrain`
+    /// seconds, then closes the peers and the server.
     public func shutdown() {
         sweeper?.cancel()
+        registry.closeAndCancelQueued()
         scheduler.stop()
+        if server != nil, !registry.waitUntilCollected(timeout: configuration.shutdownDrain) {
+            Log.warning("shutdown: \(registry.undeliveredCount) final events were not collected in time")
+        }
         remotePeers.forEach { $0.shutdown() }
         server?.shutdown()
     }

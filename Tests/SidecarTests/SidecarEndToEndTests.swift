@@ -372,6 +372,44 @@ struct SidecarEndToEndTests {
         #expect(sidecar.stop() == 0)
     }
 
+    /// Regression: at SIGTERM only running requests got a final event; queued ones got none and pollers could not
+    /// come back for it.
+    @Test func sigtermGivesQueuedAndRunningRequestsAFinalEventThatPollersCollect() async throws {
+        let peer = try Self.peer(layers: "0:6")
+        defer { peer.stop() }
+        let (sidecar, client) = try Self.sidecar(peers: [peer], ["--max-batch", "1"])
+        try client.waitUntilReady()
+        let ids = ["term-0", "term-1", "term-2"]
+        for id in ids {
+            let body = #"{"request_id": "\#(id)", "prompt_context": "And", "max_new_tokens": 200, "min_tokens": 200}"#
+            #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
+        }
+        let socket = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
+        try socket.send(.text(#"{"request_id": "term-ws", "prompt": "And", "max_new_tokens": 5}"#))
+        // term-0 runs (one sequence at a time); the others wait in the queue.
+        #expect(waitUntil(timeout: 30) { (try? client.json("GET", "/requests/term-0").1["state"]) == .string("running") })
+        #expect(waitUntil(timeout: 30) { (try? client.json("GET", "/requests/term-ws").1["state"]) == .string("queued") })
+        peer.pause()
+        sidecar.process.terminate()
+        peer.resume()
+        for id in ids {
+            var final: JSONValue?
+            for _ in 0 ..< 20 where final == nil {
+                let (status, answer) = try client.json("GET", "/pop-result?request_id=\(id)&max=256&wait_ms=2000")
+                #expect(status == 200, "\(id): \(answer)")
+                if case let .array(events)? = answer["results"] { final = events.first { $0["done"] == .bool(true) } }
+            }
+            #expect(final?["finish_reason"] == .string("cancelled"), "\(id)")
+        }
+        var wsFinal: JSONValue?
+        for try await message in socket.messages {
+            guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
+            if event["event"] != nil { wsFinal = event; break }
+        }
+        #expect(wsFinal?["finish_reason"] == .string("cancelled"))
+        #expect(sidecar.stop() == 0)
+    }
+
     // MARK: helpers
 
     static func readEvent(_ socket: RawSocket) throws -> JSONValue {
