@@ -59,6 +59,7 @@ TOKENS = {
     "llama-3.2-instruct.jinja": ("<|begin_of_text|>", "<|eot_id|>"),
     "gemma-3-it.jinja": ("<bos>", "<eos>"),
     "mistral-7b-instruct-v0.1.jinja": ("<s>", "</s>"),
+    "chatml.jinja": ("<s>", "</s>"),
     "llama-2-chat.jinja": ("<s>", "</s>"),
 }
 
@@ -119,6 +120,25 @@ EXTRA_CASES = [
 ]
 
 
+def typed(value):
+    """Extra context in a type-tagged form that keeps dict order and bool/int apart for the Swift decoder."""
+    if isinstance(value, dict):
+        return {"object": [[key, typed(item)] for key, item in value.items()]}
+    if isinstance(value, list):
+        return {"array": [typed(item) for item in value]}
+    if isinstance(value, bool):
+        return {"bool": value}
+    if isinstance(value, int):
+        return {"int": value}
+    if isinstance(value, float):
+        return {"double": value}
+    if isinstance(value, str):
+        return {"string": value}
+    if value is None:
+        return {"none": True}
+    raise TypeError(type(value))
+
+
 def render(env, source, messages, add_generation_prompt, bos, eos, extra):
     template = env.from_string(source)
     context = {"messages": messages, "tools": None, "documents": None,
@@ -150,7 +170,7 @@ def main():
                     "add_generation_prompt": add_generation_prompt,
                     "bos_token": bos,
                     "eos_token": eos,
-                    "extra": extra,
+                    "extra": typed(extra),
                 }
                 case.update(render(env, source, messages, add_generation_prompt, bos, eos, extra))
                 cases.append(case)
