@@ -9,10 +9,14 @@ extension Evaluator {
             return value
         case .name(let name):
             return lookup(name)
-        case .list(let items), .tuple(let items):
+        case .list(let items):
             var values: [Value] = []
             for item in items { values.append(try evaluate(item)) }
             return .list(values)
+        case .tuple(let items):
+            var values: [Value] = []
+            for item in items { values.append(try evaluate(item)) }
+            return .tuple(values)
         case .dict(let pairs):
             var dict = Dict()
             for pair in pairs {
@@ -105,7 +109,7 @@ extension Evaluator {
         switch (value, key) {
         case (.undefined(let what), _):
             throw ChatTemplateError(.runtime, what, at: location)
-        case (.list(let items), .int(let index)):
+        case (.list(let items), .int(let index)), (.tuple(let items), .int(let index)):
             let resolved = index < 0 ? index + items.count : index
             return items.indices.contains(resolved) ? items[resolved] : .undefined("list object has no element \(index)")
         case (.string(let s), .int(let index)):

@@ -49,7 +49,7 @@ extension Evaluator {
     func iterate(_ value: Value, at location: SourceLocation?) throws(ChatTemplateError) -> [Value] {
         switch value {
         case .undefined: return []
-        case .list(let items): return items
+        case .list(let items), .tuple(let items): return items
         case .dict(let dict): return dict.keys.map { .string($0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .namespace(let ns): return ns.attributes.keys.map { .string($0) }

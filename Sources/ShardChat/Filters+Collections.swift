@@ -56,6 +56,10 @@ extension Filters {
             guard case .string(let attribute)? = args.first else {
                 throw ChatTemplateError(.runtime, "attr requires a name", at: location)
             }
+            // jinja2's attr reads attributes only, never items, so a dict key is not found this way.
+            if case .dict = value, !Methods.isMethod(attribute, of: value) {
+                return .undefined("'dict object' has no attribute '\(attribute)'")
+            }
             return try evaluator.attribute(of: value, attribute, at: location)
         case "unique":
             var out: [Value] = []
@@ -82,7 +86,7 @@ extension Filters {
             guard case .dict(let dict) = value else {
                 throw ChatTemplateError(.runtime, "dictsort requires a mapping", at: location)
             }
-            let keyed = dict.items.map { (key: Value.string(Strings.lower($0.0)), item: Value.list([.string($0.0), $0.1])) }
+            let keyed = dict.items.map { (key: Value.string(Strings.lower($0.0)), item: Value.tuple([.string($0.0), $0.1])) }
             return .list(try mergeSort(keyed, at: location).map(\.item))
         case "sum":
             var total: Value = kwargs["start"] ?? .int(0)

@@ -58,7 +58,7 @@ enum Filters {
         case "items":
             switch value {
             case .undefined: return .list([])
-            case .dict(let dict): return .list(dict.items.map { .list([.string($0.0), $0.1]) })
+            case .dict(let dict): return .list(dict.items.map { .tuple([.string($0.0), $0.1]) })
             default: throw ChatTemplateError(.runtime, "can only get item pairs from a mapping", at: location)
             }
         case "list": return .list(try evaluator.iterate(value, at: location))
@@ -79,7 +79,7 @@ enum Filters {
         switch value {
         case .undefined: return 0
         case .string(let s): return s.unicodeScalars.count
-        case .list(let items): return items.count
+        case .list(let items), .tuple(let items): return items.count
         case .dict(let dict): return dict.count
         case .namespace(let ns): return ns.attributes.count
         default: throw ChatTemplateError(.runtime, "object of type '\(value.typeName)' has no len()", at: location)

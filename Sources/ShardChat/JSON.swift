@@ -15,7 +15,7 @@ enum JSON {
         case .double(let d):
             out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : PythonFormat.float(d)
         case .string(let s): writeString(s, into: &out)
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             try writeContainer(items.map { (nil, $0) }, open: "[", close: "]", into: &out, indent: indent,
                 sortKeys: sortKeys, level: level, at: location)
         case .dict(let dict):

@@ -34,7 +34,7 @@ enum Methods {
         case .string(let s): return try stringMethod(name, s, args, kwargs, at: location)
         case .dict(let dict):
             switch name {
-            case "items": return .list(dict.items.map { .list([.string($0.0), $0.1]) })
+            case "items": return .list(dict.items.map { .tuple([.string($0.0), $0.1]) })
             case "keys": return .list(dict.keys.map { .string($0) })
             case "values": return .list(dict.items.map { $0.1 })
             default:
@@ -87,7 +87,7 @@ enum Methods {
             var candidates: [String] = []
             switch args.first {
             case .string(let p)?: candidates = [p]
-            case .list(let items)?:
+            case .list(let items)?, .tuple(let items)?:
                 for case .string(let p) in items { candidates.append(p) }
             default:
                 throw ChatTemplateError(.runtime, "\(name) first arg must be str or a tuple of str", at: location)
@@ -127,7 +127,7 @@ enum Methods {
             return .int(Strings.split(s, needle).count - 1)
         case "join":
             var parts: [String] = []
-            if case .list(let items)? = args.first {
+            if let items = args.first?.sequence {
                 for item in items {
                     guard case .string(let part) = item else {
                         throw ChatTemplateError(.runtime, "sequence item: expected str instance", at: location)

@@ -12,6 +12,9 @@ extension Operators {
         case ("+", .list(let a), .list(let b)):
             guard a.count + b.count <= limits.maxListLength else { throw listTooLong(limits, location) }
             return .list(a + b)
+        case ("+", .tuple(let a), .tuple(let b)):
+            guard a.count + b.count <= limits.maxListLength else { throw listTooLong(limits, location) }
+            return .tuple(a + b)
         case ("*", .string(let s), .int(let n)), ("*", .int(let n), .string(let s)):
             guard n > 0 else { return .string("") }
             guard s.utf8.count.multipliedReportingOverflow(by: n).partialValue <= limits.maxOutputBytes,
@@ -126,6 +129,8 @@ extension Operators {
         switch value {
         case .list(let items):
             return .list(indices(items.count).map { items[$0] })
+        case .tuple(let items):
+            return .tuple(indices(items.count).map { items[$0] })
         case .string(let s):
             let scalars = Array(s.unicodeScalars)
             var out = String.UnicodeScalarView()

@@ -17,6 +17,8 @@ enum PythonFormat {
         case .double(let d): float(d)
         case .string(let s): quoted(s)
         case .list(let items): "[" + items.map(repr).joined(separator: ", ") + "]"
+        case .tuple(let items) where items.count == 1: "(" + repr(items[0]) + ",)"
+        case .tuple(let items): "(" + items.map(repr).joined(separator: ", ") + ")"
         case .dict(let dict): "{" + dict.items.map { quoted($0.0) + ": " + repr($0.1) }.joined(separator: ", ") + "}"
         case .namespace(let ns):
             "<Namespace " + repr(.dict(ns.attributes)) + ">"

@@ -27,7 +27,7 @@ enum TemplateTests {
         case "mapping": if case .dict = value { return true } else { return false }
         case "iterable", "sequence":
             switch value {
-            case .string, .list, .dict, .undefined: return true
+            case .string, .list, .tuple, .dict, .undefined: return true
             case .namespace: return name == "iterable"
             default: return false
             }

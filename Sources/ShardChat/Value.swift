@@ -10,6 +10,8 @@ indirect enum Value {
     case double(Double)
     case string(String)
     case list([Value])
+    /// A Python tuple: `(a, b)` literals and the pairs `items()` yields; it prints as `(a, b)`.
+    case tuple([Value])
     case dict(Dict)
     case namespace(Namespace)
     case macro(Macro)
@@ -41,9 +43,17 @@ indirect enum Value {
         case .int(let i): i != 0
         case .double(let d): d != 0
         case .string(let s): !s.isEmpty
-        case .list(let l): !l.isEmpty
+        case .list(let l), .tuple(let l): !l.isEmpty
         case .dict(let d): !d.isEmpty
         case .namespace, .macro, .function, .boundMethod, .loop: true
+        }
+    }
+
+    /// The elements of a list or tuple.
+    var sequence: [Value]? {
+        switch self {
+        case .list(let items), .tuple(let items): items
+        default: nil
         }
     }
 
@@ -62,6 +72,7 @@ indirect enum Value {
         case .double: "float"
         case .string: "str"
         case .list: "list"
+        case .tuple: "tuple"
         case .dict: "dict"
         case .namespace: "Namespace"
         case .macro: "Macro"

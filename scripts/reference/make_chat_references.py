@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "Fixtures" / "chat-templates"
 OUTPUT = ROOT / "Fixtures" / "reference" / "chat-renders.json"
+SNIPPET_OUTPUT = ROOT / "Fixtures" / "reference" / "jinja-snippets.json"
 
 # The date strftime_now sees; ChatTemplateTests passes the same instant (UTC) to the Swift renderer.
 FIXED_DATE = datetime(2025, 3, 14, 9, 26, 53)
@@ -152,6 +153,109 @@ def render(env, source, messages, add_generation_prompt, bos, eos, extra):
         return {"expected": None, "error": {"kind": "other", "message": f"{type(error).__name__}: {error}"}}
 
 
+# Small templates that exercise one interpreter feature each; rendered with the context {"messages": MESSAGES,
+# "name": "World", "n": 7, "items": [3, 1, 2], "d": {"b": 1, "a": [1, 2]}, "s": "  Hello, World  "}.
+SNIPPET_CONTEXT = {
+    "messages": [m("system", "sys"), m("user", "hi"), m("assistant", "yo")],
+    "name": "World", "n": 7, "items": [3, 1, 2], "d": {"b": 1, "a": [1, 2]}, "s": "  Hello, World  ",
+}
+SNIPPETS = [
+    # literals and output of Python values
+    "{{ 'a' }}{{ \"b\" }}{{ 1 }}{{ 1.5 }}{{ 2.0 }}{{ true }}{{ True }}{{ none }}{{ None }}{{ false }}",
+    "{{ [1, 'two', none, true, 2.5, {'k': \"it's\"}] }}|{{ {'a': 1, 'b': [2]} }}|{{ (1, 2) }}|{{ [] }}|{{ {} }}",
+    "{{ 'a\\nb\\tc\\\\d\\'e\\\"f\\x41\\u00e9\\U0001F600' }}",
+    "{{ 'adjacent' 'strings' }}|{{ 1_000 }}|{{ 1e3 }}|{{ 12.5e-1 }}",
+    # arithmetic and operators
+    "{{ 1 + 2 }} {{ 7 - 10 }} {{ 3 * 4 }} {{ 7 / 2 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 }}",
+    "{{ 1 + 2.5 }} {{ 0.1 + 0.2 }} {{ 1 / 3 }} {{ 6 / 3 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ true + 1 }}",
+    "{{ 'ab' * 3 }}|{{ [1] * 3 }}|{{ [1, 2] + [3] }}|{{ 'x' ~ 1 ~ none ~ true }}|{{ name ~ '!' }}",
+    "{{ 1 == 1.0 }} {{ 1 != 2 }} {{ 'a' < 'b' }} {{ 2 >= 3 }} {{ [1, 2] == [1, 2] }} {{ true == 1 }} {{ 'a' == 1 }}",
+    "{{ 'b' in 'abc' }} {{ 2 in items }} {{ 'a' in d }} {{ 'z' not in d }} {{ 5 not in items }} {{ 'x' in undefined_thing }}",
+    "{{ not true }} {{ true and 'yes' }} {{ false or 'fallback' }} {{ 0 or '' or 'last' }} {{ 1 and 0 }} {{ not (1 and 0) }}",
+    "{{ -n }} {{ +n }} {{ -(n + 1) }} {{ n - -1 }} {{ 2 * 3 + 4 }} {{ 2 * (3 + 4) }} {{ 2 ** 3 ** 2 }}",
+    "{{ 'yes' if n > 5 else 'no' }}|{{ 'yes' if n > 50 }}|{{ 'a' if false else 'b' if false else 'c' }}",
+    # indexing, attributes, slicing
+    "{{ messages[0]['role'] }} {{ messages[1].content }} {{ messages[-1].role }} {{ messages.0.role }} {{ d.a[1] }} {{ d['a'][0] }}",
+    "{{ items[1:] }} {{ items[:1] }} {{ items[::-1] }} {{ items[-2:] }} {{ 'abcdef'[1:4] }} {{ 'abcdef'[::2] }} {{ name[-1] }} {{ items[5:9] }}",
+    "{{ messages[1:] | length }} {{ messages[10] is defined }} {{ d.missing is defined }} {{ d.missing is undefined }}",
+    # tests
+    "{{ none is none }} {{ 1 is none }} {{ name is string }} {{ 1 is string }} {{ 1 is number }} {{ 1.5 is float }} {{ 1 is integer }}",
+    "{{ d is mapping }} {{ items is mapping }} {{ items is iterable }} {{ name is iterable }} {{ 1 is iterable }} {{ nothing is iterable }}",
+    "{{ n is odd }} {{ n is even }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(4) }} {{ n is not none }} {{ true is boolean }} {{ n is defined }} {{ nothing is defined }}",
+    "{{ 3 is eq 3 }} {{ 3 is lt 4 }} {{ 3 is gt(4) }} {{ 'a' is in 'abc' }} {{ none is sameas none }} {{ 'a' is lower }} {{ 'A' is upper }}",
+    # filters
+    "[{{ s | trim }}] [{{ s | length }}] [{{ name | upper }}] [{{ name | lower }}] [{{ 'hello wORLD-x (y' | title }}] [{{ 'hELLO' | capitalize }}]",
+    "{{ items | first }} {{ items | last }} {{ items | length }} {{ d | length }} {{ items | join(', ') }} {{ items | join }} {{ messages | map(attribute='role') | join('/') }}",
+    "{{ nothing | default('dflt') }} {{ '' | default('empty') }} {{ '' | default('empty', true) }} {{ none | default('x') }} {{ nothing | d('d') }}",
+    "{{ 'a-b-c' | replace('-', '+') }} {{ 'aaa' | replace('a', 'b', 2) }} {{ 42 | string }} {{ '42' | int + 1 }} {{ 'x' | int }} {{ '3.7' | int }} {{ 3.7 | int }} {{ '2.5' | float }}",
+    "{{ d | items | list }} {{ items | sort }} {{ items | sort(reverse=true) }} {{ ['b', 'A', 'c'] | sort }} {{ items | reverse | list }} {{ [1, 2, 1] | unique | list }}",
+    "{{ items | min }} {{ items | max }} {{ items | sum }} {{ -3 | abs }} {{ messages | selectattr('role', 'equalto', 'user') | list | length }} {{ messages | rejectattr('role', 'eq', 'user') | map(attribute='role') | list }}",
+    "{{ [0, 1, '', 'a'] | select | list }} {{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 2, 3] | reject('odd') | list }} {{ ['a', 'b'] | map('upper') | list }}",
+    "{{ d | tojson }}|{{ items | tojson }}|{{ 'qu\"ote é \\n' | tojson }}|{{ none | tojson }}|{{ true | tojson }}|{{ 1.5 | tojson }}",
+    "{{ d | tojson(indent=2) }}|{{ {'z': 1, 'a': {'y': [], 'x': {}}} | tojson(indent=4) }}|{{ {'b': 1, 'a': 2} | tojson(sort_keys=true) }}",
+    "{{ 'line1\\nline2\\n\\nline4' | indent(2) }}|{{ 'a\\nb' | indent(2, true) }}|{{ '<a href=\"x\">&</a>' | e }}|{{ 'one two  three' | wordcount }}",
+    "{{ d | dictsort }} {{ 'abc' | list }} {{ messages | map(attribute='nope', default='n/a') | list }} {{ d | attr('b') }}",
+    # string and dict methods
+    "[{{ s.strip() }}] [{{ s.lstrip() }}] [{{ s.rstrip() }}] [{{ 'xxhixx'.strip('x') }}] {{ name.startswith('Wo') }} {{ name.endswith(('x', 'ld')) }}",
+    "{{ 'a,b,,c'.split(',') }} {{ '  a  b '.split() }} {{ 'a b c'.split(' ', 1) }} {{ 'Ab'.lower() }} {{ 'Ab'.upper() }} {{ \"they're bill's\".title() }}",
+    "{{ 'hello'.replace('l', 'L') }} {{ 'hello'.find('l') }} {{ 'hello'.count('l') }} {{ '-'.join(['a', 'b']) }} {{ 'a\\nb\\n'.splitlines() }} {{ 'hello'.capitalize() }}",
+    "{{ d.get('b') }} {{ d.get('zz') }} {{ d.get('zz', 'dflt') }} {{ d.keys() | list }} {{ d.values() | list }} {{ d.items() | list }}",
+    "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}",
+    # loops
+    "{% for x in items %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }} {% endfor %}",
+    "{% for x in items %}{{ loop.previtem | default('-') }}{{ x }}{{ loop.nextitem | default('-') }} {% endfor %}{% for x in items %}{{ loop.cycle('a', 'b') }}{% endfor %}",
+    "{% for x in items if x > 1 %}{{ x }}{{ loop.length }}{% else %}none{% endfor %}|{% for x in [] %}{{ x }}{% else %}empty{% endfor %}",
+    "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}",
+    "{% for x in range(2, 10, 3) %}{{ x }}{% endfor %}|{% for x in range(5, 0, -2) %}{{ x }}{% endfor %}|{% for c in 'abc' %}{{ c }}.{% endfor %}",
+    "{% for x in [[1, 2], [3, 4]] %}{% for y in x %}{{ loop.index }}{{ y }}{% endfor %}-{{ loop.index }};{% endfor %}",
+    "{% for message in messages | selectattr('role', 'ne', 'system') %}{{ message.role }}{% endfor %}",
+    "{% for k in d %}{{ k }}{% endfor %}|{% for x in nothing %}x{% endfor %}",
+    # assignment and scoping
+    "{% set x = 1 %}{% set y, z = [2, 3] %}{{ x }}{{ y }}{{ z }}{% set x = x + 10 %}{{ x }}",
+    "{% set x = 'outer' %}{% for i in items %}{% set x = i %}{{ x }}{% endfor %}{{ x }}",
+    "{% set ns = namespace(found=false, count=0) %}{% for i in items %}{% if i > 1 %}{% set ns.found = true %}{% set ns.count = ns.count + 1 %}{% endif %}{% endfor %}{{ ns.found }}{{ ns.count }}",
+    "{% set block %}inside {{ name }}{% endset %}[{{ block }}]",
+    "{% set messages = messages[1:] %}{{ messages | length }}{% if true %}{% set inner = 'visible' %}{% endif %}{{ inner }}",
+    # macros
+    "{% macro greet(who, punct='!') %}Hello {{ who }}{{ punct }}{% endmacro %}{{ greet(name) }} {{ greet('you', punct='?') }} {{ greet('x', '.') }}",
+    "{% macro fact(k) %}{% if k <= 1 %}1{% else %}{{ k * fact(k - 1) | int }}{% endif %}{% endmacro %}{{ fact(5) }}",
+    # whitespace control
+    "a  {{- ' b ' -}}  c\n  {%- if true -%}  d  {%- endif -%}  \n e",
+    "line1\n    {% if true %}\n    kept\n    {% endif %}\nline2\n",
+    "x {% if true %}y{% endif %} z\n{% for i in items %}\n  {{ i }}\n{% endfor %}\nend",
+    "a\n  {%+ if true %}b{% endif +%}\nc{# comment #}\n  {# indented comment #}\nd {#- trim -#}  e",
+    "{{ name }}\n{{ name }}\n\n",
+    "  {{ name }}  \n\t{% set x = 1 %}\t\n{{ x }}",
+    "{% if false %}no{% elif n == 7 %}seven{% else %}other{% endif %}|{% if nothing %}a{% elif none %}b{% endif %}",
+    "{{ strftime_now('%d %b %Y %H:%M:%S %A %B %j %y %m %p %I %e %%') }}",
+    "{{ raise_exception('stop: ' ~ name) }}",
+    # errors jinja2 raises at render time
+    "{{ nothing.attribute }}",
+    "{{ nothing + 1 }}",
+    "{{ 'a' + 1 }}",
+    "{{ 1 / 0 }}",
+    "{{ messages[0].missing.deeper }}",
+    "{{ items.append(4) }}",
+]
+
+
+def render_snippets(env):
+    cases = []
+    for source in SNIPPETS:
+        try:
+            cases.append({"template": source, "expected": env.from_string(source).render(**SNIPPET_CONTEXT),
+                          "error": None})
+        except TemplateRaised as error:
+            cases.append({"template": source, "expected": None, "error": {"kind": "raised", "message": str(error)}})
+        except jinja2.exceptions.TemplateError as error:
+            cases.append({"template": source, "expected": None,
+                          "error": {"kind": "other", "message": f"{type(error).__name__}: {error}"}})
+        except (TypeError, ZeroDivisionError) as error:
+            cases.append({"template": source, "expected": None,
+                          "error": {"kind": "other", "message": f"{type(error).__name__}: {error}"}})
+    return {"context": typed(SNIPPET_CONTEXT), "cases": cases}
+
+
 def main():
     env = environment()
     cases = []
@@ -182,6 +286,9 @@ def main():
     }
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    snippets = render_snippets(env)
+    SNIPPET_OUTPUT.write_text(json.dumps(snippets, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {len(snippets['cases'])} snippets to {SNIPPET_OUTPUT.relative_to(ROOT)}")
     errors = sum(1 for c in cases if c["error"])
     print(f"wrote {len(cases)} cases ({errors} expected errors) to {OUTPUT.relative_to(ROOT)}")
 
