@@ -19,6 +19,28 @@ struct Expression {
 
     let kind: Kind
     let location: SourceLocation
+    /// The height of this expression tree; the parser bounds it so evaluating (and freeing) a tree cannot
+    /// overflow the stack, even for long flat chains such as `1+1+1+...`.
+    let depth: Int
+
+    init(kind: Kind, location: SourceLocation) {
+        self.kind = kind
+        self.location = location
+        func height(_ children: [Expression?]) -> Int { (children.compactMap { $0?.depth }.max() ?? 0) + 1 }
+        func height(_ arguments: Arguments) -> [Expression?] { arguments.positional + arguments.keyword.map(\.value) }
+        switch kind {
+        case .literal, .name: depth = 1
+        case .list(let items), .tuple(let items): depth = height(items)
+        case .dict(let pairs): depth = height(pairs.flatMap { [$0.key, $0.value] })
+        case .attribute(let base, _), .unary(_, let base): depth = height([base])
+        case .index(let base, let key): depth = height([base, key])
+        case .slice(let base, let start, let stop, let step): depth = height([base, start, stop, step])
+        case .call(let base, let arguments), .filter(let base, _, let arguments), .test(let base, _, let arguments, _):
+            depth = height([base] + height(arguments))
+        case .binary(_, let left, let right): depth = height([left, right])
+        case .conditional(let condition, let then, let otherwise): depth = height([condition, then, otherwise])
+        }
+    }
 }
 
 /// Positional and keyword arguments of a call, filter or test.

@@ -16,19 +16,30 @@ extension Parser {
         return expression
     }
 
-    private mutating func binary(_ op: String, _ left: Expression, _ right: Expression) -> Expression {
-        Expression(kind: .binary(op, left, right), location: left.location)
+    private mutating func binary(_ op: String, _ left: Expression, _ right: Expression) throws(ChatTemplateError)
+        -> Expression
+    {
+        try bounded(Expression(kind: .binary(op, left, right), location: left.location))
+    }
+
+    /// `expression`, or a `.limitExceeded` error when its tree is deeper than `maxDepth`.
+    func bounded(_ expression: Expression) throws(ChatTemplateError) -> Expression {
+        guard expression.depth <= maxDepth else {
+            throw ChatTemplateError(.limitExceeded, "expression nested deeper than \(maxDepth)",
+                at: expression.location)
+        }
+        return expression
     }
 
     private mutating func parseOr() throws(ChatTemplateError) -> Expression {
         var left = try parseAnd()
-        while skip(name: "or") { left = binary("or", left, try parseAnd()) }
+        while skip(name: "or") { left = try binary("or", left, try parseAnd()) }
         return left
     }
 
     private mutating func parseAnd() throws(ChatTemplateError) -> Expression {
         var left = try parseNot()
-        while skip(name: "and") { left = binary("and", left, try parseNot()) }
+        while skip(name: "and") { left = try binary("and", left, try parseNot()) }
         return left
     }
 
@@ -47,13 +58,13 @@ extension Parser {
         while true {
             if case .op(let op) = current.kind, ["==", "!=", "<", ">", "<=", ">="].contains(op) {
                 _ = advance()
-                left = binary(op, left, try parseMath1())
+                left = try binary(op, left, try parseMath1())
             } else if skip(name: "in") {
-                left = binary("in", left, try parseMath1())
+                left = try binary("in", left, try parseMath1())
             } else if isName("not"), index + 1 < tokens.count, tokens[index + 1].kind == .name("in") {
                 _ = advance()
                 _ = advance()
-                left = binary("not in", left, try parseMath1())
+                left = try binary("not in", left, try parseMath1())
             } else {
                 return left
             }
@@ -64,14 +75,14 @@ extension Parser {
         var left = try parseConcat()
         while case .op(let op) = current.kind, op == "+" || op == "-" {
             _ = advance()
-            left = binary(op, left, try parseConcat())
+            left = try binary(op, left, try parseConcat())
         }
         return left
     }
 
     private mutating func parseConcat() throws(ChatTemplateError) -> Expression {
         var left = try parseMath2()
-        while skip(op: "~") { left = binary("~", left, try parseMath2()) }
+        while skip(op: "~") { left = try binary("~", left, try parseMath2()) }
         return left
     }
 
@@ -79,14 +90,14 @@ extension Parser {
         var left = try parsePow()
         while case .op(let op) = current.kind, ["*", "/", "//", "%"].contains(op) {
             _ = advance()
-            left = binary(op, left, try parsePow())
+            left = try binary(op, left, try parsePow())
         }
         return left
     }
 
     private mutating func parsePow() throws(ChatTemplateError) -> Expression {
         var left = try parseUnary(withFilters: true)
-        while skip(op: "**") { left = binary("**", left, try parseUnary(withFilters: true)) }
+        while skip(op: "**") { left = try binary("**", left, try parseUnary(withFilters: true)) }
         return left
     }
 

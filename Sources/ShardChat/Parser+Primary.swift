@@ -13,6 +13,7 @@ extension Parser {
         case .string(var text):
             while case .string(let more) = current.kind {
                 text += more
+                if text.utf8.count > 1 << 24 { throw error("string literal too long") }
                 _ = advance()
             }
             return Expression(kind: .literal(.string(text)), location: location)
@@ -60,15 +61,17 @@ extension Parser {
                 if case .integer(let i) = current.kind {
                     _ = advance()
                     let key = Expression(kind: .literal(.int(i)), location: token.location)
-                    expression = Expression(kind: .index(expression, key), location: token.location)
+                    expression = try bounded(Expression(kind: .index(expression, key), location: token.location))
                 } else {
-                    expression = Expression(kind: .attribute(expression, try expectName()), location: token.location)
+                    expression = try bounded(
+                        Expression(kind: .attribute(expression, try expectName()), location: token.location))
                 }
             } else if skip(op: "[") {
-                expression = try parseSubscript(expression, at: token)
+                expression = try bounded(try parseSubscript(expression, at: token))
             } else if current.kind == .op("(") {
                 _ = advance()
-                expression = Expression(kind: .call(expression, try parseArguments()), location: token.location)
+                expression = try bounded(
+                    Expression(kind: .call(expression, try parseArguments()), location: expression.location))
             } else {
                 return expression
             }
@@ -126,7 +129,8 @@ extension Parser {
             if skip(op: "|") {
                 let name = try expectName()
                 let arguments = skip(op: "(") ? try parseArguments() : Arguments()
-                expression = Expression(kind: .filter(expression, name: name, arguments), location: token.location)
+                expression = try bounded(
+                    Expression(kind: .filter(expression, name: name, arguments), location: token.location))
             } else if skip(name: "is") {
                 let negated = skip(name: "not")
                 var name = try expectName()
@@ -137,8 +141,8 @@ extension Parser {
                 } else if startsTestArgument {
                     arguments.positional = [try parsePostfix(try parsePrimary())]
                 }
-                expression = Expression(kind: .test(expression, name: name, arguments, negated: negated),
-                    location: token.location)
+                expression = try bounded(Expression(kind: .test(expression, name: name, arguments, negated: negated),
+                    location: token.location))
             } else {
                 return expression
             }

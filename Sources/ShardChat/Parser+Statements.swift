@@ -20,6 +20,9 @@ extension Parser {
             try expect(.blockEnd, "'%}'")
             return Node(kind: .generation(body), location: location)
         default:
+            if name.hasPrefix("end") || name == "elif" || name == "else" {
+                throw error("unexpected '{% \(name) %}' with no open block it could close", at: token)
+            }
             if Parser.unsupportedTags.contains(name) {
                 throw ChatTemplateError(.unsupported, "the '{% \(name) %}' tag is not supported", at: location)
             }
