@@ -42,6 +42,8 @@ struct ReferenceRenderTests {
             "smollm2-135m-instruct.jinja": .chatml, "qwen2.5-instruct.jinja": .chatml, "chatml.jinja": .chatml,
             "llama-3.2-instruct.jinja": .llama3, "gemma-3-it.jinja": .gemma,
             "mistral-7b-instruct-v0.1.jinja": .mistral, "llama-2-chat.jinja": .llama2,
+            "qwen3-0.6b.jinja": .chatml, "mistral-nemo-instruct-2407.jinja": .mistral,
+            "phi-3.5-mini-instruct.jinja": .other,
         ]
         for (file, family) in expected {
             #expect(try ChatTemplate(source: Fixtures.template(file)).family == family, "\(file)")

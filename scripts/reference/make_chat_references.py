@@ -61,6 +61,9 @@ TOKENS = {
     "gemma-3-it.jinja": ("<bos>", "<eos>"),
     "mistral-7b-instruct-v0.1.jinja": ("<s>", "</s>"),
     "chatml.jinja": ("<s>", "</s>"),
+    "qwen3-0.6b.jinja": ("", "<|im_end|>"),
+    "phi-3.5-mini-instruct.jinja": ("<s>", "<|endoftext|>"),
+    "mistral-nemo-instruct-2407.jinja": ("<s>", "</s>"),
     "llama-2-chat.jinja": ("<s>", "</s>"),
 }
 
@@ -91,6 +94,13 @@ CONVERSATIONS = {
     "non-alternating": [m("user", "one"), m("user", "two")],
     "system-only": [m("system", "Only a system message.")],
     "assistant-first": [m("assistant", "I speak first."), m("user", "Ok.")],
+    "thinking": [
+        m("user", "Think first."),
+        m("assistant", "<think>\nLet me see.\n</think>\n\nThe answer is 4."),
+        m("user", "Again?"),
+        m("assistant", "<think>Hmm</think>Still 4."),
+    ],
+    "long": [m("system", "Count.")] + [m("user" if i % 2 == 0 else "assistant", f"turn {i}") for i in range(24)],
 }
 
 TOOLS = [
@@ -118,6 +128,13 @@ EXTRA_CASES = [
     ("llama-3.2-instruct.jinja", "tools-no-user", "system-only", {"tools": TOOLS}),
     ("qwen2.5-instruct.jinja", "tools", "multi-turn-system", {"tools": TOOLS}),
     ("qwen2.5-instruct.jinja", "tools-no-system", "single-user", {"tools": TOOLS}),
+    ("qwen3-0.6b.jinja", "no-thinking", "multi-turn-system", {"enable_thinking": False}),
+    ("qwen3-0.6b.jinja", "thinking-on", "thinking", {"enable_thinking": True}),
+    ("qwen3-0.6b.jinja", "tools", "thinking", {"tools": TOOLS}),
+    ("mistral-nemo-instruct-2407.jinja", "tools", "multi-turn-system", {"tools": [
+        {"type": "function", "function": {"name": "f", "description": "d", "parameters": {"x": 1}, "return": "skip"}},
+        {"type": "function", "function": {"name": "g", "strict": True}},
+    ]}),
 ]
 
 
