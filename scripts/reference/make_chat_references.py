@@ -246,6 +246,18 @@ SNIPPETS = [
     "{% if false %}no{% elif n == 7 %}seven{% else %}other{% endif %}|{% if nothing %}a{% elif none %}b{% endif %}",
     "{{ strftime_now('%d %b %Y %H:%M:%S %A %B %j %y %m %p %I %e %%') }}",
     "{{ raise_exception('stop: ' ~ name) }}",
+    # numbers and unicode as Python prints them
+    "{{ 1e20 }} {{ 1e16 }} {{ 1e15 }} {{ 123456789.0 }} {{ 0.000123 }} {{ 1.0e-5 }} {{ 10 / 4 }} {{ 2 ** -1 }} {{ -0.0 }} {{ 3 // 2.0 }}",
+    "{{ 'straße' | upper }} {{ 'ÀÉÎ' | lower }} {{ 'e\u0301' | length }} {{ 'e\u0301' == '\u00e9' }} {{ '日本語'[1] }} {{ '🙏🏽'|length }} {{ 'ǆemal' | capitalize }}",
+    "{{ ['\u200b', 'tab\there', \"quote'\", 'both\\'\"', 'nl\\n'] }}",
+    # more whitespace control
+    "{% for m in messages -%}\n  [{{ m.role }}]\n{%- endfor %}\n{#- a comment -#}\n  done",
+    "\t{% if true %}\ttab-indented\n\t{% endif %}\n  {%- if true %} inline {% endif -%}  \n  after",
+    "{% if true %}\r\nwindows\r\n{% endif %}\r\nend\r\n",
+    "{{ \"}}\" }} {{ {'a': {'b': 1}} }} {# {{ not output }} #}{{ '{%' }}",
+    "{% for x in items | sort if x != 2 %}{{ x }}{% if not loop.last %}, {% endif %}{% endfor %}",
+    "{% set a = [1, 2, 3] %}{{ a[::-2] }} {{ a[-1:0:-1] }} {{ a[10:] }} {{ (a | length) - 1 }} {{ a | length - 1 }}",
+    "{{ x is sequence }} {{ items is sequence }} {{ 'a' is sequence }} {{ true + true }} {{ 'a' ~ 1.0 }} {{ [1, [2, [3]]] | tojson }}",
     # errors jinja2 raises at render time
     "{{ nothing.attribute }}",
     "{{ nothing + 1 }}",
