@@ -35,9 +35,15 @@ extension Evaluator {
         case .namespace:
             let namespace = Namespace()
             if case .dict(let initial)? = positional.first {
-                for (key, value) in initial.items { namespace.attributes[key] = value }
+                for (key, value) in initial.items {
+                    try checkStorable(value, at: location)
+                    namespace.attributes[key] = value
+                }
             }
-            for key in keyword.keys.sorted() { namespace.attributes[key] = keyword[key] }
+            for key in keyword.keys.sorted() {
+                try checkStorable(keyword[key]!, at: location)
+                namespace.attributes[key] = keyword[key]
+            }
             return .namespace(namespace)
         case .dict:
             var dict = Dict()
@@ -59,14 +65,22 @@ extension Evaluator {
             default: throw ChatTemplateError(.runtime, "range() takes 1 to 3 arguments", at: location)
             }
             guard step != 0 else { throw ChatTemplateError(.runtime, "range() step must not be zero", at: location) }
-            let count = step > 0
-                ? (stop > start ? (stop - start - 1) / step + 1 : 0)
-                : (start > stop ? (start - stop - 1) / -step + 1 : 0)
-            guard count <= limits.maxListLength else {
-                throw ChatTemplateError(.limitExceeded, "range() of \(count) items exceeds \(limits.maxListLength)",
+            // Computed in Double so extreme bounds cannot overflow; anything near Int's range is over the limit.
+            let span = step > 0 ? Double(stop) - Double(start) : Double(start) - Double(stop)
+            let estimate = span <= 0 ? 0 : ((span - 1) / abs(Double(step))).rounded(.down) + 1
+            guard estimate <= Double(limits.maxListLength) else {
+                throw ChatTemplateError(.limitExceeded, "range() of \(estimate) items exceeds \(limits.maxListLength)",
                     at: location)
             }
-            return .list((0..<count).map { .int(start + $0 * step) })
+            var items: [Value] = []
+            var next = start
+            while step > 0 ? next < stop : next > stop {
+                items.append(.int(next))
+                let advanced = next.addingReportingOverflow(step)
+                if advanced.overflow { break }
+                next = advanced.partialValue
+            }
+            return .list(items)
         }
     }
 

@@ -130,7 +130,33 @@ final class Evaluator {
                 throw ChatTemplateError(.runtime,
                     "cannot assign attribute on non-namespace object '\(name)'", at: location)
             }
+            try checkStorable(value, at: location)
             namespace.attributes[attribute] = value
+        }
+    }
+
+    /// Checks a value about to be stored in a `namespace()`, the one place state outlives a loop iteration.
+    ///
+    /// Without this, a loop could nest a value a million levels deep (`{% set ns.x = [ns.x] %}`) or make a cycle
+    /// of namespaces, and printing, comparing or even freeing it would overflow the stack. The walk costs one step
+    /// per element, so it is bounded by `maxSteps` like everything else.
+    func checkStorable(_ value: Value, at location: SourceLocation?, depth: Int = 0) throws(ChatTemplateError) {
+        try step(location)
+        if depth > limits.maxDepth {
+            throw ChatTemplateError(.limitExceeded, "a value nested deeper than \(limits.maxDepth)", at: location)
+        }
+        switch value {
+        case .list(let items), .tuple(let items):
+            for item in items { try checkStorable(item, at: location, depth: depth + 1) }
+        case .dict(let dict):
+            for (_, item) in dict.items { try checkStorable(item, at: location, depth: depth + 1) }
+        case .namespace:
+            throw ChatTemplateError(.unsupported, "storing a namespace inside a namespace is not supported",
+                at: location)
+        case .boundMethod(let receiver, _):
+            try checkStorable(receiver, at: location, depth: depth + 1)
+        default:
+            break
         }
     }
 }

@@ -68,7 +68,13 @@ enum Filters {
         case "reverse":
             if case .string(let s) = value { return .string(Strings.string(s.unicodeScalars.reversed())) }
             return .list(try evaluator.iterate(value, at: location).reversed())
-        case "indent": return .string(indent(try string(value), args, kwargs))
+        case "indent":
+            if case .int(let width)? = arg(0, "width"), width > 1024 {
+                throw ChatTemplateError(.limitExceeded, "indent width \(width) is over 1024", at: location)
+            }
+            let text = indent(try string(value), args, kwargs)
+            try Operators.checkSize(text, evaluator.limits, at: location)
+            return .string(text)
         case "wordcount": return .int(Strings.split(try string(value), nil).count)
         default:
             return try applyCollectionFilter(name, to: value, args, kwargs, evaluator: evaluator, at: location)

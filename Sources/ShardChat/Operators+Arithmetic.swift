@@ -16,7 +16,7 @@ extension Operators {
             guard a.count + b.count <= limits.maxListLength else { throw listTooLong(limits, location) }
             return .tuple(a + b)
         case ("*", .string(let s), .int(let n)), ("*", .int(let n), .string(let s)):
-            guard n > 0 else { return .string("") }
+            guard n > 0, !s.isEmpty else { return .string("") }
             guard s.utf8.count.multipliedReportingOverflow(by: n).partialValue <= limits.maxOutputBytes,
                 s.utf8.count <= limits.maxOutputBytes / max(n, 1)
             else {
@@ -25,8 +25,8 @@ extension Operators {
             }
             return .string(String(repeating: s, count: n))
         case ("*", .list(let items), .int(let n)), ("*", .int(let n), .list(let items)):
-            guard n > 0 else { return .list([]) }
-            guard items.isEmpty || n <= limits.maxListLength / items.count else { throw listTooLong(limits, location) }
+            guard n > 0, !items.isEmpty else { return .list([]) }
+            guard n <= limits.maxListLength / items.count else { throw listTooLong(limits, location) }
             return .list(Array([[Value]](repeating: items, count: n).joined()))
         case ("%", .string, _):
             throw ChatTemplateError(.unsupported, "'%' string formatting is not supported", at: location)
@@ -93,7 +93,7 @@ extension Operators {
                 if next.overflow { throw overflow(location) }
                 power = next.partialValue
             }
-            if b > 64 && abs(a) > 1 { throw overflow(location) }
+            if b > 64 && a.magnitude > 1 { throw overflow(location) }
             if b > 64 && a == -1 { return .int(b % 2 == 0 ? 1 : -1) }
             return .int(power)
         default: throw ChatTemplateError(.unsupported, "operator '\(op)' is not supported", at: location)

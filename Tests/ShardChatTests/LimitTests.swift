@@ -30,6 +30,10 @@ struct LimitTests {
         "a long flat chain": "{{ " + Array(repeating: "1", count: 100_000).joined(separator: " + ") + " }}",
         "a long filter chain": "{{ 'x'" + String(repeating: " | upper", count: 100_000) + " }}",
         "a long attribute chain": "{{ x" + String(repeating: ".y", count: 100_000) + " }}",
+        "a value nested one level per iteration":
+            "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
+        "empty-string repetition that would loop forever": "{{ ('' * 1000000000000000) ~ ([] * 1000000000000000) | length ~ ('x' * 10000000) }}",
+        "range at the edges of Int": "{{ range(-9223372036854775807, 9223372036854775807) | length }}",
         "nested lists": "{{ " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + " }}",
     ]
 
@@ -41,6 +45,24 @@ struct LimitTests {
         let elapsed = clock.measure { error = failure(source) }
         #expect(error?.kind == .limitExceeded, "\(name): \(String(describing: error))")
         #expect(elapsed < .seconds(20), "\(name) took \(elapsed)")
+    }
+
+    @Test func namespacesCannotHoldNamespaces() throws {
+        let template = try ChatTemplate(
+            source: "{% set a = namespace() %}{% set b = namespace(p=a) %}{% set a.q = b %}{{ a }}")
+        #expect(throws: ChatTemplateError.self) { try template.render(messages: [], addGenerationPrompt: false) }
+        let cycle = try ChatTemplate(source: "{% set a = namespace() %}{% set a.me = [a] %}{{ a }}")
+        let error = try #require(throws: ChatTemplateError.self) {
+            try cycle.render(messages: [], addGenerationPrompt: false)
+        }
+        #expect(error.kind == .unsupported)
+    }
+
+    @Test func rangesNearIntLimitsDoNotOverflow() throws {
+        let template = try ChatTemplate(source: "{{ range(9223372036854775805, 9223372036854775807) | list }}|"
+            + "{{ range(-9223372036854775807, -9223372036854775803, 2) | list }}")
+        #expect(try template.render(messages: [], addGenerationPrompt: false)
+            == "[9223372036854775805, 9223372036854775806]|[-9223372036854775807, -9223372036854775805]")
     }
 
     @Test func limitsAreConfigurable() throws {
