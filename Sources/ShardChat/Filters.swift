@@ -20,7 +20,10 @@ enum Filters {
         case "safe": return value
         case "escape", "e": return .string(escapeHTML(try string(value)))
         case "tojson":
-            let indent: Int? = if case .int(let i)? = arg(0, "indent") { i } else { nil }
+            let indent: Int? = if case .int(let i)? = arg(0, "indent") { max(0, i) } else { nil }
+            if let indent, indent > 64 {
+                throw ChatTemplateError(.limitExceeded, "tojson indent \(indent) is over 64", at: location)
+            }
             let sortKeys = arg(3, "sort_keys")?.isTruthy ?? false
             var text = ""
             try JSON.write(value, into: &text, indent: indent, sortKeys: sortKeys, level: 0, at: location)

@@ -124,7 +124,15 @@ extension Operators {
             }
             let from = clamp(start, step > 0 ? 0 : count - 1)
             let to = clamp(stop, step > 0 ? count : -1)
-            return Array(stride(from: from, to: to, by: step))
+            var result: [Int] = []
+            var i = from
+            while step > 0 ? i < to : i > to {
+                result.append(i)
+                let next = i.addingReportingOverflow(step)
+                if next.overflow { break }
+                i = next.partialValue
+            }
+            return result
         }
         switch value {
         case .list(let items):

@@ -65,6 +65,12 @@ struct LimitTests {
             == "[9223372036854775805, 9223372036854775806]|[-9223372036854775807, -9223372036854775805]")
     }
 
+    @Test func extremeSliceStepsAndIndentsDoNotTrap() throws {
+        let template = try ChatTemplate(source: "{{ 'abcdef'[5::9223372036854775807] }}|{{ 'abcdef'[0::-9223372036854775807] }}"
+            + "|{{ [1, 2][::9223372036854775807] }}|{{ [1] | tojson(indent=-3) }}|{{ 'a\nb' | indent(-5) }}")
+        #expect(try template.render(messages: [], addGenerationPrompt: false) == "f|a|[1]|[\n1\n]|a\nb")
+    }
+
     @Test func limitsAreConfigurable() throws {
         let small = ChatTemplateLimits(maxOutputBytes: 10)
         #expect(failure("{{ 'x' * 11 }}", limits: small)?.kind == .limitExceeded)
