@@ -1,6 +1,7 @@
 extension Evaluator {
     /// A `for` loop. As in jinja2, the `if` filter is applied before `loop.*` is computed, each iteration gets
-    /// its own scope (assignments inside do not survive the iteration), and `else` runs when nothing iterated.
+    /// its own scope (assignments inside do not survive the iteration), and `else` runs, in a scope of its own,
+    /// when nothing iterated.
     func executeFor(_ loop: ForLoop, at location: SourceLocation) throws(ChatTemplateError) -> Flow {
         var items = try iterate(try evaluate(loop.iterable), at: location)
         if let condition = loop.condition {
@@ -15,6 +16,9 @@ extension Evaluator {
             items = kept
         }
         if items.isEmpty {
+            // jinja2 runs `else` in the loop's own frame too: assignments there do not leak out.
+            scopes.append([:])
+            defer { scopes.removeLast() }
             return try execute(loop.otherwise)
         }
         for (offset, item) in items.enumerated() {

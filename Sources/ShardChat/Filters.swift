@@ -65,8 +65,12 @@ enum Filters {
             default: throw ChatTemplateError(.runtime, "can only get item pairs from a mapping", at: location)
             }
         case "list": return .list(try evaluator.iterate(value, at: location))
-        case "int": return toInt(value, default: arg(0, "default") ?? .int(0))
-        case "float": return toFloat(value, default: arg(0, "default") ?? .double(0))
+        case "int", "float":
+            // jinja2 converts with Python's int()/float(), which Undefined refuses rather than defaulting.
+            if case .undefined(let what) = value { throw ChatTemplateError(.runtime, what, at: location) }
+            return name == "int"
+                ? toInt(value, default: arg(0, "default") ?? .int(0))
+                : toFloat(value, default: arg(0, "default") ?? .double(0))
         case "abs": return try absolute(value, at: location)
         case "reverse":
             if case .string(let s) = value { return .string(Strings.string(s.unicodeScalars.reversed())) }
@@ -78,7 +82,7 @@ enum Filters {
             let text = indent(try string(value), args, kwargs)
             try Operators.checkSize(text, evaluator.limits, at: location)
             return .string(text)
-        case "wordcount": return .int(Strings.split(try string(value), nil).count)
+        case "wordcount": return .int(wordCount(try string(value)))
         default:
             return try applyCollectionFilter(name, to: value, args, kwargs, evaluator: evaluator, at: location)
         }
@@ -126,6 +130,18 @@ enum Filters {
         case .bool(let b): return .int(b ? 1 : 0)
         default: throw ChatTemplateError(.runtime, "bad operand type for abs(): '\(value.typeName)'", at: location)
         }
+    }
+
+    /// jinja2's `wordcount`: the number of runs of word characters (regex `\w+`).
+    private static func wordCount(_ s: String) -> Int {
+        var count = 0
+        var inWord = false
+        for scalar in s.unicodeScalars {
+            let isWord = scalar == "_" || scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+            if isWord && !inWord { count += 1 }
+            inWord = isWord
+        }
+        return count
     }
 
     private static func escapeHTML(_ s: String) -> String {

@@ -4,6 +4,8 @@ extension Operators {
     static func arithmetic(_ op: String, _ left: Value, _ right: Value, limits: ChatTemplateLimits,
         at location: SourceLocation) throws(ChatTemplateError) -> Value
     {
+        // Python bools are ints: `[x] * true` repeats once.
+        let (left, right) = (left.boolAsInt, right.boolAsInt)
         switch (op, left, right) {
         case ("+", .string(let a), .string(let b)):
             let text = a + b

@@ -100,8 +100,12 @@ enum Operators {
             return Strings.find(part, in: haystack) != nil
         case .list(let items), .tuple(let items): return items.contains { equal($0, needle) }
         case .dict(let dict):
-            guard case .string(let key) = needle else { return false }
-            return dict[key] != nil
+            switch needle {
+            case .string(let key): return dict[key] != nil
+            case .list, .dict, .namespace:
+                throw ChatTemplateError(.runtime, "unhashable type: '\(needle.typeName)'", at: location)
+            default: return false
+            }
         case .namespace(let namespace):
             guard case .string(let key) = needle else { return false }
             return namespace.attributes[key] != nil

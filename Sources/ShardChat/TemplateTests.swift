@@ -37,7 +37,11 @@ enum TemplateTests {
             default: return false
             }
         case "odd", "even":
-            guard case .int(let i) = value else {
+            if case .double(let d) = value {
+                let remainder = d - 2 * (d / 2).rounded(.down)
+                return name == "odd" ? remainder == 1 : remainder == 0
+            }
+            guard case .int(let i) = value.boolAsInt else {
                 throw ChatTemplateError(.runtime, "the '\(name)' test needs an integer", at: location)
             }
             return (i % 2 != 0) == (name == "odd")
@@ -62,7 +66,7 @@ enum TemplateTests {
             default: return false
             }
         case "lower", "upper":
-            guard case .string(let s) = value else { return false }
+            let s = try PythonFormat.str(value)
             return name == "lower"
                 ? Strings.lower(s) == s && Strings.upper(s) != s
                 : Strings.upper(s) == s && Strings.lower(s) != s

@@ -57,6 +57,12 @@ indirect enum Value {
         }
     }
 
+    /// `.bool` as the `.int` Python treats it as; anything else unchanged.
+    var boolAsInt: Value {
+        if case .bool(let b) = self { return .int(b ? 1 : 0) }
+        return self
+    }
+
     var isUndefined: Bool {
         if case .undefined = self { return true }
         return false

@@ -258,6 +258,12 @@ SNIPPETS = [
     "{% for x in items | sort if x != 2 %}{{ x }}{% if not loop.last %}, {% endif %}{% endfor %}",
     "{% set a = [1, 2, 3] %}{{ a[::-2] }} {{ a[-1:0:-1] }} {{ a[10:] }} {{ (a | length) - 1 }} {{ a | length - 1 }}",
     "{{ x is sequence }} {{ items is sequence }} {{ 'a' is sequence }} {{ true + true }} {{ 'a' ~ 1.0 }} {{ [1, [2, [3]]] | tojson }}",
+    # found by differential fuzzing against jinja2
+    "{% for i in [] %}{% else %}{% set b = 1 %}{% endfor %}[{{ b }}]{% for i in [1, 2] %}{% if i == 1 %}{% set a = 3 %}{% endif %}[{{ a }}]{% endfor %}",
+    "{% for i in [1,2,3] %}[{{ b }}]{% set b = i %}{% endfor %}{% for i in [1, 2] %}{% set b = 5 %}{% for j in [1] %}[{{ b }}]{% set b = 7 %}[{{ b }}]{% endfor %}[{{ b }}]{% endfor %}",
+    "{{ 1.0 is odd }} {{ 2.5 is even }} {{ true is odd }} {{ [1] * true }} {{ {'k': 1} is lower }} {{ 2.5 | wordcount }} {{ 'a_b c-d' | wordcount }}",
+    "{{ nothing | int }}",
+    "{{ [1] in d }}",
     # errors jinja2 raises at render time
     "{{ nothing.attribute }}",
     "{{ nothing + 1 }}",
