@@ -11,8 +11,10 @@ filters jinja2 evaluates lazily as generators (`items`, `unique`, `reverse` prin
 """
 import json
 import random
+import sys
 
-import make_chat_references as reference
+sys.dont_write_bytecode = True  # importing the sibling script must not leave __pycache__ in the tree
+import make_chat_references as reference  # noqa: E402  (the script's folder is on sys.path when run)
 
 OUTPUT = reference.ROOT / "Fixtures" / "reference" / "jinja-fuzz.json"
 
