@@ -72,7 +72,9 @@ extension Evaluator {
             return try Operators.binary(op, try evaluate(left), try evaluate(right), limits: limits, at: location)
         case .conditional(let condition, let then, let otherwise):
             if try evaluate(condition).isTruthy { return try evaluate(then) }
-            guard let otherwise else { return .undefined("the inline if-expression evaluated to false and no else section was defined") }
+            guard let otherwise else {
+                return .undefined("the inline if-expression evaluated to false and no else section was defined")
+            }
             return try evaluate(otherwise)
         }
     }
@@ -111,7 +113,8 @@ extension Evaluator {
             throw ChatTemplateError(.runtime, what, at: location)
         case (.list(let items), .int(let index)), (.tuple(let items), .int(let index)):
             let resolved = index < 0 ? index + items.count : index
-            return items.indices.contains(resolved) ? items[resolved] : .undefined("list object has no element \(index)")
+            return items.indices.contains(resolved)
+                ? items[resolved] : .undefined("list object has no element \(index)")
         case (.string(let s), .int(let index)):
             let scalars = Array(s.unicodeScalars)
             let resolved = index < 0 ? index + scalars.count : index

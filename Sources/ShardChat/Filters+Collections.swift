@@ -63,7 +63,8 @@ extension Filters {
             return try evaluator.attribute(of: value, attribute, at: location)
         case "unique":
             var out: [Value] = []
-            for item in try evaluator.iterate(value, at: location) where !out.contains(where: { Operators.equal($0, item) }) {
+            for item in try evaluator.iterate(value, at: location)
+            where !out.contains(where: { Operators.equal($0, item) }) {
                 out.append(item)
             }
             return .list(out)
@@ -75,7 +76,9 @@ extension Filters {
                 var key = try attribute.map { a throws(ChatTemplateError) in
                     try evaluator.attribute(of: item, a, at: location)
                 } ?? item
-                if case .string(let s) = key, !(kwargs["case_sensitive"]?.isTruthy ?? false) { key = .string(Strings.lower(s)) }
+                if case .string(let s) = key, !(kwargs["case_sensitive"]?.isTruthy ?? false) {
+                    key = .string(Strings.lower(s))
+                }
                 keyed.append((key, item))
             }
             let sorted = try mergeSort(keyed, at: location)
@@ -86,7 +89,9 @@ extension Filters {
             guard case .dict(let dict) = value else {
                 throw ChatTemplateError(.runtime, "dictsort requires a mapping", at: location)
             }
-            let keyed = dict.items.map { (key: Value.string(Strings.lower($0.0)), item: Value.tuple([.string($0.0), $0.1])) }
+            let keyed = dict.items.map {
+                (key: Value.string(Strings.lower($0.0)), item: Value.tuple([.string($0.0), $0.1]))
+            }
             return .list(try mergeSort(keyed, at: location).map(\.item))
         case "sum":
             var total: Value = kwargs["start"] ?? .int(0)

@@ -21,7 +21,9 @@ enum JSON {
         case .dict(let dict):
             var items = dict.items
             if sortKeys {
-                items.sort { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) { $0.value < $1.value } }
+                items.sort {
+                    $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) { $0.value < $1.value }
+                }
             }
             try writeContainer(items.map { ($0.0, $0.1) }, open: "{", close: "}", into: &out, indent: indent,
                 sortKeys: sortKeys, level: level, at: location)

@@ -53,7 +53,8 @@ extension Lexer {
                     tokens.append(Token(kind: .op(String(scalar)), location: location(here)))
                     pos += 1
                 } else {
-                    throw ChatTemplateError(.syntax, "unexpected character '\(scalar)' inside a tag", at: location(here))
+                    throw ChatTemplateError(.syntax, "unexpected character '\(scalar)' inside a tag",
+                        at: location(here))
                 }
             }
         }

@@ -63,7 +63,8 @@ struct Lexer {
             }
             var text = Array(source[pos..<start])
             let signOffset = start + 2
-            let sign: Unicode.Scalar? = signOffset < source.count && (source[signOffset] == "-" || source[signOffset] == "+")
+            let sign: Unicode.Scalar? =
+                signOffset < source.count && (source[signOffset] == "-" || source[signOffset] == "+")
                 ? source[signOffset] : nil
             if sign == "-" {
                 while let last = text.last, last.isPythonWhitespace { text.removeLast() }
@@ -127,7 +128,8 @@ struct Lexer {
         var i = pos
         while i + 1 < source.count {
             if source[i] == "#" && source[i + 1] == "}" {
-                let sign: Unicode.Scalar? = i > pos && (source[i - 1] == "-" || source[i - 1] == "+") ? source[i - 1] : nil
+                let sign: Unicode.Scalar? =
+                    i > pos && (source[i - 1] == "-" || source[i - 1] == "+") ? source[i - 1] : nil
                 pos = i + 2
                 afterClose(sign: sign, trimBlocks: true)
                 return

@@ -136,7 +136,8 @@ enum Methods {
                 }
             }
             return .string(parts.joined(separator: s))
-        case "isdigit": return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType == .decimal })
+        case "isdigit":
+            return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType == .decimal })
         case "isspace": return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(\.isPythonWhitespace))
         case "isalpha": return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(\.properties.isAlphabetic))
         case "isupper": return .bool(Strings.upper(s) == s && Strings.lower(s) != s)

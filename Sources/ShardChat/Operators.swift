@@ -36,7 +36,8 @@ enum Operators {
         case (.undefined, .undefined): return true
         case (.none, .none): return true
         case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
-        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)): return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
         case (.dict(let a), .dict(let b)):
             return a.count == b.count && a.items.allSatisfy { key, value in b[key].map { equal(value, $0) } ?? false }
         case (.namespace(let a), .namespace(let b)): return a === b

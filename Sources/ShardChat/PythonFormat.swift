@@ -52,8 +52,10 @@ enum PythonFormat {
                     out.append(scalar)
                 } else {
                     let hex = String(scalar.value, radix: 16)
-                    let (prefix, width) = scalar.value <= 0xFF ? ("\\x", 2) : scalar.value <= 0xFFFF ? ("\\u", 4) : ("\\U", 8)
-                    out.append(contentsOf: (prefix + String(repeating: "0", count: width - hex.count) + hex).unicodeScalars)
+                    let (prefix, width) =
+                        scalar.value <= 0xFF ? ("\\x", 2) : scalar.value <= 0xFFFF ? ("\\u", 4) : ("\\U", 8)
+                    let padding = String(repeating: "0", count: width - hex.count)
+                    out.append(contentsOf: (prefix + padding + hex).unicodeScalars)
                 }
             }
         }

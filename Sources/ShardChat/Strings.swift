@@ -22,7 +22,9 @@ enum Strings {
         return nil
     }
 
-    static func hasPrefix(_ s: String, _ prefix: String) -> Bool { s.unicodeScalars.starts(with: prefix.unicodeScalars) }
+    static func hasPrefix(_ s: String, _ prefix: String) -> Bool {
+        s.unicodeScalars.starts(with: prefix.unicodeScalars)
+    }
 
     static func hasSuffix(_ s: String, _ suffix: String) -> Bool {
         s.unicodeScalars.reversed().starts(with: suffix.unicodeScalars.reversed())

@@ -77,7 +77,8 @@ struct ErrorTests {
     }
 
     @Test func raiseExceptionCarriesTheTemplatesMessage() throws {
-        let source = "line\n{% if messages | length == 0 %}{{ raise_exception('No messages: ' ~ (messages | length)) }}{% endif %}"
+        let source = "line\n{% if messages | length == 0 %}"
+            + "{{ raise_exception('No messages: ' ~ (messages | length)) }}{% endif %}"
         let error = try #require(try renderError(source))
         #expect(error.kind == .raised)
         #expect(error.message == "No messages: 0")
@@ -86,9 +87,8 @@ struct ErrorTests {
 
     @Test func mistralRejectsRolesThatDoNotAlternate() throws {
         let template = try ChatTemplate(source: try #require(ChatTemplate.builtin(for: .mistral)))
-        #expect(throws: ChatTemplateError(.raised, "Conversation roles must alternate user/assistant/user/assistant/...",
-            at: SourceLocation(line: 1, column: 110)))
-        {
+        let alternate = "Conversation roles must alternate user/assistant/user/assistant/..."
+        #expect(throws: ChatTemplateError(.raised, alternate, at: SourceLocation(line: 1, column: 110))) {
             try template.render(
                 messages: [ChatMessage(role: "user", content: "a"), ChatMessage(role: "user", content: "b")],
                 addGenerationPrompt: true, bosToken: "<s>", eosToken: "</s>")

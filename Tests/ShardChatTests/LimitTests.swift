@@ -18,21 +18,25 @@ struct LimitTests {
     /// Hostile sources by name (the name, not the megabyte of source, is what a failure prints).
     static let hostile: [String: String] = [
         "unbounded macro recursion": "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
-        "nested loops that never print": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-        "a string that doubles": "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        "nested loops that never print":
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "a string that doubles":
+            "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
         "string repetition": "{{ 'abc' * 1000000000000 }}",
         "list repetition": "{{ [1, 2] * 1000000000000 }}",
         "a huge range": "{{ range(1000000000000) | length }}",
         "output that keeps growing": "{% for i in range(1000000) %}{{ 'x' * 1000 }}{% endfor %}",
         "deeply nested parentheses": "{{ " + String(repeating: "(", count: 100_000) + "1"
             + String(repeating: ")", count: 100_000) + " }}",
-        "deeply nested blocks": String(repeating: "{% if true %}", count: 50_000) + String(repeating: "{% endif %}", count: 50_000),
+        "deeply nested blocks":
+            String(repeating: "{% if true %}", count: 50_000) + String(repeating: "{% endif %}", count: 50_000),
         "a long flat chain": "{{ " + Array(repeating: "1", count: 100_000).joined(separator: " + ") + " }}",
         "a long filter chain": "{{ 'x'" + String(repeating: " | upper", count: 100_000) + " }}",
         "a long attribute chain": "{{ x" + String(repeating: ".y", count: 100_000) + " }}",
         "a value nested one level per iteration":
             "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
-        "empty-string repetition that would loop forever": "{{ ('' * 1000000000000000) ~ ([] * 1000000000000000) | length ~ ('x' * 10000000) }}",
+        "empty-string repetition that would loop forever":
+            "{{ ('' * 1000000000000000) ~ ([] * 1000000000000000) | length ~ ('x' * 10000000) }}",
         "range at the edges of Int": "{{ range(-9223372036854775807, 9223372036854775807) | length }}",
         "nested lists": "{{ " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + " }}",
     ]
@@ -66,7 +70,8 @@ struct LimitTests {
     }
 
     @Test func extremeSliceStepsAndIndentsDoNotTrap() throws {
-        let template = try ChatTemplate(source: "{{ 'abcdef'[5::9223372036854775807] }}|{{ 'abcdef'[0::-9223372036854775807] }}"
+        let template = try ChatTemplate(source: "{{ 'abcdef'[5::9223372036854775807] }}|"
+            + "{{ 'abcdef'[0::-9223372036854775807] }}"
             + "|{{ [1, 2][::9223372036854775807] }}|{{ [1] | tojson(indent=-3) }}|{{ 'a\nb' | indent(-5) }}")
         #expect(try template.render(messages: [], addGenerationPrompt: false) == "f|a|[1]|[\n1\n]|a\nb")
     }

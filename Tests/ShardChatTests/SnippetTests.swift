@@ -72,8 +72,9 @@ struct SnippetTests {
         }
         switch (result, snippet.expected, snippet.error) {
         case (.success(let rendered), let expected?, _):
-            #expect(rendered.unicodeScalars.elementsEqual(expected.unicodeScalars),
-                "\(snippet.template.debugDescription) rendered \(rendered.debugDescription), jinja2 \(expected.debugDescription)")
+            let message = "\(snippet.template.debugDescription) rendered \(rendered.debugDescription), "
+                + "jinja2 \(expected.debugDescription)"
+            #expect(rendered.unicodeScalars.elementsEqual(expected.unicodeScalars), Comment(rawValue: message))
         case (.failure(let error), _, let expected?):
             if expected.kind == "raised" {
                 #expect(error.kind == .raised)
