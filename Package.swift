@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ShardProtocol", targets: ["ShardProtocol"]),
         .library(name: "ShardHTTPClient", targets: ["ShardHTTPClient"]),
         .library(name: "ShardSidecarCore", targets: ["ShardSidecarCore"]),
+        .library(name: "ShardChat", targets: ["ShardChat"]),
         .executable(name: "shard-sidecar", targets: ["ShardSidecar"]),
         .executable(name: "shard", targets: ["ShardCLI"]),
     ],
@@ -44,6 +45,7 @@ let package = Package(
 
         // MARK: Swift modules
         .target(name: "ShardProtocol"),
+        .target(name: "ShardChat"),
         .target(
             name: "ShardTokenizers",
             dependencies: ["CSentencePiece", .product(name: "Crypto", package: "swift-crypto")]
@@ -102,6 +104,7 @@ let package = Package(
         ),
         .testTarget(name: "ShardNetworkingTests", dependencies: ["ShardNetworking", "ShardTestSupport"]),
         .testTarget(name: "ShardProtocolTests", dependencies: ["ShardProtocol"]),
+        .testTarget(name: "ShardChatTests", dependencies: ["ShardChat"]),
         .testTarget(
             name: "SidecarCoreTests",
             dependencies: ["ShardSidecarCore", "ShardProtocol", "ShardTokenizers", "ShardTestSupport"]
