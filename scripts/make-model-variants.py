@@ -26,6 +26,7 @@ Variants (file SmolLM2-135M-Instruct.<NAME>.gguf):
   Q2_K, Q3_K, Q5_K, Q6_K    ffn_down in that type, everything else in its fallback type.
 
 Usage: python3 scripts/make-model-variants.py [--force] [NAME ...]   (default: all)
+       python3 scripts/make-model-variants.py --self-test   (encoders vs gguf-py's dequantizers)
 Needs: numpy, gguf (scripts/model-tools-venv.sh makes a venv with both).
 Cache: $SHARD_MODEL_DIR, else ${SHARD_CACHE_DIR:-~/.cache/shard}/models.
 A variant is only rewritten when missing, older than the scripts, or with --force.
@@ -119,7 +120,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("variants", nargs="*", metavar="NAME", help=" ".join(FTYPE))
     ap.add_argument("--force", action="store_true", help="rewrite even when up to date")
+    ap.add_argument("--self-test", action="store_true",
+                    help="only check the K-quant encoders against gguf-py's dequantizers")
     args = ap.parse_args()
+    if args.self_test:
+        for name, rms in kquants.self_test():
+            print(f"{name}: round trip ok, relative RMS error {rms:.4f}")
+        return
     unknown = [v for v in args.variants if v not in FTYPE]
     if unknown:
         ap.error(f"unknown variant {unknown[0]}; known: {' '.join(FTYPE)}")
