@@ -1,10 +1,9 @@
-"""Shared helpers of the model scripts: the model cache, metadata copying, atomic writes, sha256."""
+"""Shared helpers of the model scripts: the model cache, metadata copying, atomic writes, sha256.
+
+gguf is imported where needed, so the cache helpers work with a bare python3."""
 import hashlib
 import os
 from pathlib import Path
-
-import gguf
-from gguf import GGUFValueType as VT
 
 SMOLLM2_Q4_1 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -34,6 +33,7 @@ def sha256(path):
 
 def field_value(field):
     """A reader field as (value, type, sub_type) for GGUFWriter.add_key_value; strings stay raw bytes."""
+    from gguf import GGUFValueType as VT
     main = field.types[0]
     if main == VT.STRING:
         return bytes(field.parts[field.data[0]]), main, None
@@ -72,6 +72,7 @@ def write_atomically(path, fill):
 
 def write_gguf(path, arch, fill_metadata, tensors):
     """tensors: iterable of (name, array, raw_dtype or None); arrays are written in that order."""
+    import gguf
     def fill(tmp):
         w = gguf.GGUFWriter(str(tmp), arch)
         fill_metadata(w)
