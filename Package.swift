@@ -94,7 +94,11 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .target(name: "ShardTestSupport", path: "Tests/ShardTestSupport"),
+        .target(
+            name: "ShardTestSupport",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/ShardTestSupport"
+        ),
         .testTarget(name: "ShardTokenizersTests", dependencies: ["ShardTokenizers"]),
         .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers"]),
         .testTarget(
