@@ -29,7 +29,8 @@ extension LlamaStage {
             gate = FloatBuffer(count: capacity * h.feedForwardLength)
             up = FloatBuffer(count: capacity * h.feedForwardLength)
             quantized.deallocate()
-            quantized = .allocate(byteCount: capacity * max(dim, h.feedForwardLength) / 32 * 34 + 64, alignment: 64)
+            quantized = .allocate(byteCount: WeightMatrix.activationScratchBytes(
+                rows: capacity, columns: max(dim, h.feedForwardLength)) + 64, alignment: 64)
             capacityRows = capacity
         }
 
