@@ -28,7 +28,8 @@ extension LlamaStage {
             up = FloatBuffer(count: capacity * h.feedForwardLength)
             quantized.deallocate()
             let widest = max(dim, h.feedForwardLength, h.queryWidth)
-            quantized = .allocate(byteCount: capacity * widest / 32 * 34 + 64, alignment: 64)
+            quantized = .allocate(byteCount: WeightMatrix.activationScratchBytes(rows: capacity, columns: widest) + 64,
+                                  alignment: 64)
             capacityRows = capacity
         }
 
