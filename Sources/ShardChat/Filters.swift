@@ -20,15 +20,7 @@ enum Filters {
         case "safe": return value
         case "escape", "e": return .string(escapeHTML(try string(value)))
         case "tojson":
-            let indent: Int? = if case .int(let i)? = arg(0, "indent") { max(0, i) } else { nil }
-            if let indent, indent > 64 {
-                throw ChatTemplateError(.limitExceeded, "tojson indent \(indent) is over 64", at: location)
-            }
-            let sortKeys = arg(3, "sort_keys")?.isTruthy ?? false
-            var text = ""
-            try JSON.write(value, into: &text, indent: indent, sortKeys: sortKeys, level: 0, at: location)
-            try Operators.checkSize(text, evaluator.limits, at: location)
-            return .string(text)
+            return .string(try toJSON(value, args, kwargs, limits: evaluator.limits, at: location))
         case "default", "d":
             let fallback = arg(0, "default_value") ?? .string("")
             let boolean = arg(1, "boolean")?.isTruthy ?? false
@@ -86,6 +78,34 @@ enum Filters {
         default:
             return try applyCollectionFilter(name, to: value, args, kwargs, evaluator: evaluator, at: location)
         }
+    }
+
+    /// `tojson(indent=None, ensure_ascii=False, separators=None, sort_keys=False)`, by position or keyword.
+    private static func toJSON(_ value: Value, _ args: [Value], _ kwargs: [String: Value], limits: ChatTemplateLimits,
+        at location: SourceLocation) throws(ChatTemplateError) -> String
+    {
+        func arg(_ index: Int, _ keyword: String) -> Value? { index < args.count ? args[index] : kwargs[keyword] }
+        var writer = JSONWriter()
+        if case .int(let i)? = arg(0, "indent") {
+            guard i <= 64 else {
+                throw ChatTemplateError(.limitExceeded, "tojson indent \(i) is over 64", at: location)
+            }
+            writer.indent = max(0, i)
+        }
+        writer.ensureASCII = arg(1, "ensure_ascii")?.isTruthy ?? false
+        if let separators = arg(2, "separators")?.sequence {
+            guard separators.count == 2, case .string(let item) = separators[0], case .string(let key) = separators[1]
+            else {
+                throw ChatTemplateError(.runtime, "tojson separators must be two strings", at: location)
+            }
+            writer.itemSeparator = item
+            writer.keySeparator = key
+        }
+        writer.sortKeys = arg(3, "sort_keys")?.isTruthy ?? false
+        var text = ""
+        try writer.write(value, into: &text, at: location)
+        try Operators.checkSize(text, limits, at: location)
+        return text
     }
 
     static func length(_ value: Value, at location: SourceLocation) throws(ChatTemplateError) -> Int {

@@ -209,6 +209,7 @@ SNIPPETS = [
     "{{ items | min }} {{ items | max }} {{ items | sum }} {{ -3 | abs }} {{ messages | selectattr('role', 'equalto', 'user') | list | length }} {{ messages | rejectattr('role', 'eq', 'user') | map(attribute='role') | list }}",
     "{{ [0, 1, '', 'a'] | select | list }} {{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 2, 3] | reject('odd') | list }} {{ ['a', 'b'] | map('upper') | list }}",
     "{{ d | tojson }}|{{ items | tojson }}|{{ 'qu\"ote é \\n' | tojson }}|{{ none | tojson }}|{{ true | tojson }}|{{ 1.5 | tojson }}",
+    "{{ {'é': ['ü', '🙏', '\\u0001']} | tojson(ensure_ascii=true) }}|{{ d | tojson(separators=(',', ':')) }}|{{ d | tojson(indent=1, separators=[';', '=']) }}",
     "{{ d | tojson(indent=2) }}|{{ {'z': 1, 'a': {'y': [], 'x': {}}} | tojson(indent=4) }}|{{ {'b': 1, 'a': 2} | tojson(sort_keys=true) }}",
     "{{ 'line1\\nline2\\n\\nline4' | indent(2) }}|{{ 'a\\nb' | indent(2, true) }}|{{ '<a href=\"x\">&</a>' | e }}|{{ 'one two  three' | wordcount }}",
     "{{ d | dictsort }} {{ 'abc' | list }} {{ messages | map(attribute='nope', default='n/a') | list }} {{ d | attr('b') }}",
