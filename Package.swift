@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ShardProtocol", targets: ["ShardProtocol"]),
         .library(name: "ShardHTTPClient", targets: ["ShardHTTPClient"]),
         .library(name: "ShardSidecarCore", targets: ["ShardSidecarCore"]),
+        .library(name: "ShardChat", targets: ["ShardChat"]),
         .executable(name: "shard-sidecar", targets: ["ShardSidecar"]),
         .executable(name: "shard", targets: ["ShardCLI"]),
     ],
@@ -44,6 +45,7 @@ let package = Package(
 
         // MARK: Swift modules
         .target(name: "ShardProtocol"),
+        .target(name: "ShardChat"),
         .target(
             name: "ShardTokenizers",
             dependencies: ["CSentencePiece", .product(name: "Crypto", package: "swift-crypto")]
@@ -92,9 +94,13 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .target(name: "ShardTestSupport", path: "Tests/ShardTestSupport"),
+        .target(
+            name: "ShardTestSupport",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/ShardTestSupport"
+        ),
         .testTarget(name: "ShardTokenizersTests", dependencies: ["ShardTokenizers"]),
-        .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers"]),
+        .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers", "ShardTestSupport"]),
         .testTarget(
             name: "SidecarTests",
             dependencies: ["ShardEngine", "ShardProtocol", "ShardNetworking", "ShardTestSupport"],
@@ -102,6 +108,7 @@ let package = Package(
         ),
         .testTarget(name: "ShardNetworkingTests", dependencies: ["ShardNetworking", "ShardTestSupport"]),
         .testTarget(name: "ShardProtocolTests", dependencies: ["ShardProtocol"]),
+        .testTarget(name: "ShardChatTests", dependencies: ["ShardChat"]),
         .testTarget(
             name: "SidecarCoreTests",
             dependencies: ["ShardSidecarCore", "ShardProtocol", "ShardTokenizers", "ShardTestSupport"]

@@ -51,7 +51,8 @@ struct CompleteCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let bundle = try ModelBundle(modelPath: model, tokenizerPath: tokenizer)
+            let bundle = try ModelBundle(modelPath: model, tokenizerPath: tokenizer,
+                                         progress: LoadProgressPrinter().report)
             let hyper = bundle.hyperparameters
             let pipeline = try LocalPipeline(
                 model: bundle.gguf, ranges: LocalPipeline.evenSplit(blockCount: hyper.blockCount, stageCount: shards))

@@ -37,7 +37,8 @@ struct PeerCommand: ParsableCommand {
         do {
             server = try PeerServer(modelPath: model, layers: try parsedLayers(),
                                     configuration: .init(host: host, port: port, secret: secret,
-                                                         hiddenType: hiddenDtype == "f16" ? .f16 : .f32))
+                                                         hiddenType: hiddenDtype == "f16" ? .f16 : .f32),
+                                    progress: LoadProgressPrinter().report)
             bound = try server.start()
         } catch {
             Diagnostics.print("error: \(error)")

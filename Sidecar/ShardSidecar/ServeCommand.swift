@@ -16,6 +16,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "SentencePiece tokenizer model (default: the fixture's, or the GGUF vocabulary).") var tokenizer: String?
     @Option(help: "In-process shards the layers are split over (0 when peers serve every layer).") var localShards = 2
     @Option(name: .customLong("peer"), help: "A peer shard, ws://HOST:PORT/peer (repeatable).") var peers: [String] = []
+    @Option(help: "Seconds polling clients get at shutdown (SIGTERM) to collect their requests' final events.")
+    var shutdownDrain: Double = 5
     @Option(help: "API key required on every route but /health (Bearer or X-API-Key).") var apiKey: String?
     @Option(help: "Shared secret peers must prove (HMAC challenge-response).") var peerSecret: String?
     @Option(help: "Requests queued or running at once; past it, 503 with Retry-After.") var queueCapacity = 1024
@@ -35,6 +37,14 @@ struct ServeCommand: ParsableCommand {
         guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
               maxBatch >= 1, finishedTtl > 0, shardOutageTimeout > 0
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
+        // Token counts travel as UInt32 in peer frames.
+        guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
+        guard shutdownDrain >= 0, shutdownDrain <= 3600 else {
+            throw ValidationError("--shutdown-drain must be in 0...3600 seconds")
+        }
+        // An empty key would look like protection while accepting anyone who sends an empty header.
+        if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
+        if let peerSecret, peerSecret.isEmpty { throw ValidationError("--peer-secret must not be empty") }
         for peer in peers where !(peer.hasPrefix("ws://") || peer.hasPrefix("wss://")) {
             throw ValidationError("--peer \(peer) must be a ws:// URL")
         }
@@ -45,6 +55,8 @@ struct ServeCommand: ParsableCommand {
         let paths = try FixtureLocator.resolve(model: model, tokenizer: tokenizer)
         var configuration = SidecarConfiguration(modelPath: paths.model, tokenizerPath: paths.tokenizer)
         configuration.host = host
+        configuration.loadProgress = LoadProgressPrinter().report
+        configuration.shutdownDrain = shutdownDrain
         configuration.port = port
         configuration.localShards = localShards
         configuration.peers = peers

@@ -19,7 +19,8 @@ public final class Sidecar: @unchecked Sendable {
     /// Loads the model and the local shards and prepares the peers; nothing listens before ``start()``.
     public init(configuration: SidecarConfiguration) throws {
         self.configuration = configuration
-        let bundle = try ModelBundle(modelPath: configuration.modelPath, tokenizerPath: configuration.tokenizerPath)
+        let bundle = try ModelBundle(modelPath: configuration.modelPath, tokenizerPath: configuration.tokenizerPath,
+                                     progress: configuration.loadProgress)
         model = ModelService(bundle: bundle, path: configuration.modelPath)
         let blockCount = bundle.hyperparameters.blockCount
         var runners: [any ShardRunner] = []
@@ -72,10 +73,16 @@ public final class Sidecar: @unchecked Sendable {
         return port
     }
 
-    /// Stops accepting, ends in-flight requests with a final event, closes the peers and the server.
+    /// Stops accepting new work at once, gives every live request — queued or running, polling or WebSocket — a
+    /// final `cancelled` event, lets polling clients collect those for up to `configuration.shutdownDrain`
+    /// seconds, then closes the peers and the server.
     public func shutdown() {
         sweeper?.cancel()
+        registry.closeAndCancelQueued()
         scheduler.stop()
+        if server != nil, !registry.waitUntilCollected(timeout: configuration.shutdownDrain) {
+            Log.warning("shutdown: \(registry.undeliveredCount) final events were not collected in time")
+        }
         remotePeers.forEach { $0.shutdown() }
         server?.shutdown()
     }

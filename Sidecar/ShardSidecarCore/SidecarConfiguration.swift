@@ -1,3 +1,5 @@
+import Foundation
+import ShardEngine
 import ShardProtocol
 
 /// Everything `shard-sidecar serve` can be told.
@@ -18,6 +20,10 @@ public struct SidecarConfiguration: Sendable {
     public var peerSecret: String?
     /// Largest request body accepted.
     public var maxBodyBytes = 1 << 20
+    /// At shutdown, how long polling clients may take to collect the final events of their requests.
+    public var shutdownDrain: TimeInterval = 5
+    /// Hears about the model load (a terminal progress display); the model is read into memory when set.
+    public var loadProgress: (@Sendable (ModelLoadProgress) -> Void)?
     var registry = RegistryConfiguration()
     var scheduler = Scheduler.Configuration()
     var api = SidecarAPI.Configuration()

@@ -17,8 +17,10 @@
 // (`dpbusd`) instead of `maddubs` + `madd` gives the same bits (no int16 saturation can occur: |w| <= 128 and
 // |x| <= 127, so a pair sum is at most 32512).
 //
-// The portable scalar path (machines without AVX2/FMA/F16C) uses its own fixed order.
+// The portable scalar path (machines without AVX2/FMA/F16C) uses its own fixed order for F32; for Q8_0 it
+// computes the same lanes one at a time (quants.c) and gives the same bits as the vector paths.
 #include "shard_kernels.h"
+#include "quant_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -41,18 +43,9 @@ static float dot_f32_scalar(const float *a, const float *b, int64_t n) {
     return sum;
 }
 
+/// The portable Q8_0 product (quants.c), which reproduces the vector paths' per-element order bit for bit.
 static float dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    float sum = 0.0f;
-    for (int64_t k = 0; k < blocks; k++) {
-        const uint8_t *wb = w + k * SHARD_Q8_0_BYTES, *xb = x + k * SHARD_Q8_0_BYTES;
-        uint16_t wd, xd;
-        memcpy(&wd, wb, 2);
-        memcpy(&xd, xb, 2);
-        int32_t isum = 0;
-        for (int i = 0; i < SHARD_Q8_0_BLOCK; i++) isum += (int32_t)(int8_t)wb[2 + i] * (int32_t)(int8_t)xb[2 + i];
-        sum += (float)isum * (shard_f16_to_f32(wd) * shard_f16_to_f32(xd));
-    }
-    return sum;
+    return shard_dot_q8_0_scalar(w, x, blocks);
 }
 
 static void matmul_f32_scalar(const float *weights, int64_t n_in, const float *input, int64_t batch, float *output,

@@ -59,7 +59,7 @@ extension ShardDistributedModel {
     /// Submits a request without streaming it (`POST /broadcast-work`, retried per ``retry``).
     public func submit(_ prompt: String, maxNewTokens: Int = 128, sampling: Sampling = .greedy,
                        stop: [String] = []) async throws(ShardClientError) -> GenerationHandle {
-        let body = try GenerationRequestBody(prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling,
+        let body = try GenerationRequestBody(input: .text(prompt), maxNewTokens: maxNewTokens, sampling: sampling,
                                              stop: stop, model: modelID, tokenizer: tokenizer,
                                              wireTokenizer: tokenizerName)
         let routerURL = self.routerURL, apiKey = self.apiKey

@@ -1,6 +1,12 @@
 import ShardProtocol
 import ShardTokenizers
 
+/// What a request asks the model to continue: prompt text, or a conversation to reply to.
+enum PromptInput: Sendable {
+    case text(String)
+    case chat([ChatMessage])
+}
+
 /// A validated generation request, ready to send.
 struct GenerationRequestBody: Sendable {
     let requestID: String
@@ -9,10 +15,16 @@ struct GenerationRequestBody: Sendable {
     /// Largest `maxNewTokens` the SDK sends (the sidecar's default cap).
     static let maxNewTokensLimit = 4096
 
-    /// Validates before any I/O and tokenizes with `tokenizer`.
-    init(prompt: String, maxNewTokens: Int, sampling: Sampling, stop: [String], model: String,
+    /// Validates before any I/O and tokenizes prompt text with `tokenizer` (a conversation is sent as `messages`,
+    /// which the sidecar renders with the model's chat template).
+    init(input: PromptInput, maxNewTokens: Int, sampling: Sampling, stop: [String], model: String,
          tokenizer: any Tokenizer, wireTokenizer: String) throws(ShardClientError) {
-        guard !prompt.isEmpty else { throw ShardClientError(.invalidRequest, "the prompt is empty") }
+        switch input {
+        case let .text(prompt):
+            guard !prompt.isEmpty else { throw ShardClientError(.invalidRequest, "the prompt is empty") }
+        case let .chat(messages):
+            guard !messages.isEmpty else { throw ShardClientError(.invalidRequest, "the conversation is empty") }
+        }
         guard (1 ... Self.maxNewTokensLimit).contains(maxNewTokens) else {
             throw ShardClientError(.invalidRequest, "maxNewTokens must be in 1...\(Self.maxNewTokensLimit), got \(maxNewTokens)")
         }
@@ -29,14 +41,21 @@ struct GenerationRequestBody: Sendable {
         guard stop.allSatisfy({ !$0.isEmpty }) else { throw ShardClientError(.invalidRequest, "empty stop string") }
         requestID = RequestID.random(prefix: "sdk").rawValue
         var object: [String: JSONValue] = [
-            "request_id": .string(requestID), "prompt_context": .string(prompt), "prompt": .string(prompt),
-            "input_token_ids": .array(tokenizer.encode(prompt, addBOS: tokenizer.bosTokenID != nil)
-                .map { .int(Int64($0)) }),
-            "tokenizer": .string(wireTokenizer), "max_new_tokens": .int(Int64(maxNewTokens)),
+            "request_id": .string(requestID), "max_new_tokens": .int(Int64(maxNewTokens)),
             "min_tokens": .int(Int64(sampling.minTokens)), "model": .string(model),
             "temperature": .double(sampling.temperature), "top_k": .int(Int64(sampling.topK)),
             "top_p": .double(sampling.topP), "stream": .bool(true), "sdk": .string("shard-swift/0.1"),
         ]
+        switch input {
+        case let .text(prompt):
+            object["prompt_context"] = .string(prompt)
+            object["prompt"] = .string(prompt)
+            object["input_token_ids"] = .array(tokenizer.encode(prompt, addBOS: tokenizer.bosTokenID != nil)
+                .map { .int(Int64($0)) })
+            object["tokenizer"] = .string(wireTokenizer)
+        case let .chat(messages):
+            object["messages"] = .array(messages.map(\.json))
+        }
         if let seed = sampling.seed { object["seed"] = .int(Int64(bitPattern: seed)) }
         if !stop.isEmpty { object["stop"] = .array(stop.map { .string($0) }) }
         json = .object(object)

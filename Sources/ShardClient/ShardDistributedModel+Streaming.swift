@@ -10,13 +10,19 @@ extension ShardDistributedModel {
     /// never ends silently without its `.done` event.
     public func events(_ prompt: String, maxNewTokens: Int = 128, sampling: Sampling = .greedy,
                        stop: [String] = []) -> AsyncThrowingStream<StreamEvent, any Error> {
+        eventStream(.text(prompt), maxNewTokens: maxNewTokens, sampling: sampling, stop: stop)
+    }
+
+    /// The stream behind ``events(_:maxNewTokens:sampling:stop:)`` and ``chatEvents(_:maxNewTokens:sampling:stop:)``.
+    func eventStream(_ input: PromptInput, maxNewTokens: Int, sampling: Sampling,
+                     stop: [String]) -> AsyncThrowingStream<StreamEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
         let id = UUID()
         let lifetime = self.lifetime
         let producer = Task {
             defer { lifetime.finished(id) }
             do {
-                try await run(prompt, maxNewTokens: maxNewTokens, sampling: sampling, stop: stop) { event in
+                try await run(input, maxNewTokens: maxNewTokens, sampling: sampling, stop: stop) { event in
                     continuation.yield(event)
                 }
                 continuation.finish()
@@ -37,7 +43,11 @@ extension ShardDistributedModel {
     /// for cancellation and errors.
     public func streamGenerate(_ prompt: String, maxNewTokens: Int = 128, sampling: Sampling = .greedy,
                                stop: [String] = []) -> AsyncThrowingStream<String, any Error> {
-        let events = self.events(prompt, maxNewTokens: maxNewTokens, sampling: sampling, stop: stop)
+        Self.texts(of: events(prompt, maxNewTokens: maxNewTokens, sampling: sampling, stop: stop))
+    }
+
+    /// The text pieces of the token events of `events`.
+    static func texts(of events: AsyncThrowingStream<StreamEvent, any Error>) -> AsyncThrowingStream<String, any Error> {
         let (stream, continuation) = AsyncThrowingStream<String, any Error>.makeStream()
         let relay = Task {
             do {

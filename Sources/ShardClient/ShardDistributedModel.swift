@@ -83,9 +83,9 @@ public struct ShardDistributedModel: Sendable {
     }
 
     /// Runs one generation, sending its events to `yield`.
-    func run(_ prompt: String, maxNewTokens: Int, sampling: Sampling, stop: [String],
+    func run(_ input: PromptInput, maxNewTokens: Int, sampling: Sampling, stop: [String],
              yield: @Sendable (StreamEvent) -> Void) async throws(ShardClientError) {
-        let body = try GenerationRequestBody(prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling,
+        let body = try GenerationRequestBody(input: input, maxNewTokens: maxNewTokens, sampling: sampling,
                                              stop: stop, model: modelID, tokenizer: tokenizer,
                                              wireTokenizer: tokenizerName)
         switch transport {

@@ -146,8 +146,13 @@ extension HTTPWebSocketServer {
     /// Forgets the answered exchange and lets lws read the next request (which may arrive inside this call).
     private func completeTransaction(_ wsi: OpaquePointer, session: UnsafeMutablePointer<UInt64>) -> Int32 {
         let id = session.pointee
-        _ = state.withLock { $0.exchanges.removeValue(forKey: id) }
+        let stopping = state.withLock { state -> Bool in
+            state.exchanges.removeValue(forKey: id)
+            return state.stopRequested
+        }
         session.pointee = 0
+        // While shutting down, close after the answer instead of waiting for the next request.
+        if stopping { return -1 }
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 

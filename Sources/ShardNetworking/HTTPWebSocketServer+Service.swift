@@ -80,22 +80,25 @@ extension HTTPWebSocketServer {
     }
 
     /// Closes WebSockets with 1001 after their queued messages (final events must reach the client), dropping them
-    /// after a second if they do not read, and drops pending HTTP requests.
+    /// after a second if they do not read; HTTP responses already handed over are written first (their events
+    /// were taken from the log for them), pending HTTP requests without one are dropped.
     private func beginDrain() {
-        let (sockets, requests) = state.withLock { state -> ([UInt], [UInt]) in
+        let (sockets, answered, pending) = state.withLock { state -> ([UInt], [UInt], [UInt]) in
             for id in state.webSockets.keys {
                 state.webSockets[id]!.closeRequest = CloseRequest(code: 1001, reason: "server shutting down",
                                                                   graceSeconds: 1)
                 state.webSockets[id]!.closeTimerArmed = true
             }
-            return (state.webSockets.values.map(\.wsi), state.exchanges.values.map(\.wsi))
+            let exchanges = state.exchanges.values
+            return (state.webSockets.values.map(\.wsi), exchanges.filter { $0.response != nil }.map(\.wsi),
+                    exchanges.filter { $0.response == nil }.map(\.wsi))
         }
-        for bits in sockets {
+        for bits in sockets + answered {
             let wsi = OpaquePointer(bitPattern: bits)!
             lws_callback_on_writable(wsi)
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 1)
         }
-        for bits in requests {
+        for bits in pending {
             lws_set_timeout(OpaquePointer(bitPattern: bits)!, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
         }
     }

@@ -6,6 +6,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var requestID: RequestID?
     /// Prompt text (`prompt_context` or `prompt`).
     public var prompt: String?
+    /// A conversation to render with the model's chat template, instead of a prompt. The reply is generated
+    /// after the template's generation prompt, and the model's end-of-turn token ends it.
+    public var messages: [ChatMessage]?
     /// The prompt already tokenized by the client.
     public var inputTokenIDs: [Int]?
     /// What `inputTokenIDs` mean: `utf8-bytes`, `sentencepiece:<fingerprint>` or `gguf-vocab:<fingerprint>`.
@@ -37,12 +40,14 @@ public struct GenerationRequest: Sendable, Equatable {
     public static let defaultMaxNewTokens = 128
 
     /// Creates a request with the protocol's defaults.
-    public init(requestID: RequestID? = nil, prompt: String? = nil, inputTokenIDs: [Int]? = nil,
+    public init(requestID: RequestID? = nil, prompt: String? = nil, messages: [ChatMessage]? = nil,
+                inputTokenIDs: [Int]? = nil,
                 tokenizer: String? = nil, maxNewTokens: Int = defaultMaxNewTokens, minTokens: Int = 1,
                 model: String? = nil, temperature: Double = 0, topK: Int = 0, topP: Double = 1,
                 seed: UInt64? = nil, stop: [String] = [], stream: Bool? = nil, sdk: String? = nil) {
         self.requestID = requestID
         self.prompt = prompt
+        self.messages = messages
         self.inputTokenIDs = inputTokenIDs
         self.tokenizer = tokenizer
         self.maxNewTokens = maxNewTokens
@@ -81,6 +86,7 @@ extension GenerationRequest {
         let promptContext = try reader.string("prompt_context")
         let promptText = try reader.string("prompt")
         request.prompt = promptContext ?? promptText
+        request.messages = try reader.messages("messages")
         request.inputTokenIDs = try reader.integers("input_token_ids")
         request.tokenizer = try reader.string("tokenizer")
         let maxNewTokens = try reader.integer("max_new_tokens")

@@ -6,9 +6,13 @@ public struct RequestLimits: Sendable, Equatable {
     public var maxStopStrings: Int
     /// Longest stop string, in bytes.
     public var maxStopStringBytes: Int
+    /// Most chat messages per request.
+    public var maxMessages: Int
 
     /// Creates limits; the defaults are PROTOCOL.md's.
-    public init(maxNewTokensCap: Int = 4096, maxStopStrings: Int = 16, maxStopStringBytes: Int = 256) {
+    public init(maxNewTokensCap: Int = 4096, maxStopStrings: Int = 16, maxStopStringBytes: Int = 256,
+                maxMessages: Int = 1024) {
+        self.maxMessages = maxMessages
         self.maxNewTokensCap = maxNewTokensCap
         self.maxStopStrings = maxStopStrings
         self.maxStopStringBytes = maxStopStringBytes
@@ -23,8 +27,16 @@ extension GenerationRequest {
     public func validate(limits: RequestLimits) throws(ProtocolError) {
         let hasPrompt = !(prompt ?? "").isEmpty
         let hasIDs = !(inputTokenIDs ?? []).isEmpty
-        guard hasPrompt || hasIDs else {
-            throw .invalid("prompt", "the prompt is empty: send prompt_context (or prompt) or input_token_ids")
+        if let messages {
+            guard !hasPrompt, !hasIDs else {
+                throw .invalid("messages", "send either messages or a prompt (prompt_context, prompt, input_token_ids)")
+            }
+            guard !messages.isEmpty else { throw .invalid("messages", "messages is empty") }
+            guard messages.count <= limits.maxMessages else {
+                throw .invalid("messages", "at most \(limits.maxMessages) messages")
+            }
+        } else if !hasPrompt && !hasIDs {
+            throw .invalid("prompt", "the prompt is empty: send prompt_context (or prompt), messages or input_token_ids")
         }
         guard (1 ... limits.maxNewTokensCap).contains(maxNewTokens) else {
             throw .invalid("max_new_tokens", "max_new_tokens must be in 1...\(limits.maxNewTokensCap)")
@@ -35,7 +47,10 @@ extension GenerationRequest {
         guard temperature.isFinite, (0 ... 100).contains(temperature) else {
             throw .invalid("temperature", "temperature must be in 0...100")
         }
-        guard topK >= 0 else { throw .invalid("top_k", "top_k must be >= 0") }
+        // top_k travels as a UInt32 (scheduler, peer frames): check against that type, not just the sign.
+        guard (0 ... Int(UInt32.max)).contains(topK) else {
+            throw .invalid("top_k", "top_k must be in 0...\(UInt32.max) (0 disables it)")
+        }
         guard topP.isFinite, topP > 0, topP <= 1 else { throw .invalid("top_p", "top_p must be in (0, 1]") }
         guard stop.count <= limits.maxStopStrings else {
             throw .invalid("stop", "at most \(limits.maxStopStrings) stop strings")

@@ -130,12 +130,12 @@ struct GGUFReaderTests {
     @Test func rejectsTensorTypesTheEngineCannotUse() throws {
         var writer = GGUFWriter.tinyLlama()
         let index = try #require(writer.tensors.firstIndex { $0.name == "blk.0.attn_q.weight" })
-        // A valid Q4_0 layout (18 bytes per 32 values): readable, but the engine computes with F32, F16 and Q8_0.
-        writer.tensors[index] = .init(name: "blk.0.attn_q.weight", dimensions: [32, 32], type: 2,
+        // A valid IQ4_NL layout (18 bytes per 32 values): readable, but the engine has no kernel for it.
+        writer.tensors[index] = .init(name: "blk.0.attn_q.weight", dimensions: [32, 32], type: 20,
                                       data: Array(repeating: 0, count: 32 * 18))
         let file = try Self.parse(writer)
-        #expect(file.tensorsByName["blk.0.attn_q.weight"]?.type == .q4_0)
-        #expect(throws: EngineError.unsupportedTensorType(name: "blk.0.attn_q.weight", type: .q4_0)) {
+        #expect(file.tensorsByName["blk.0.attn_q.weight"]?.type == .iq4_nl)
+        #expect(throws: EngineError.unsupportedTensorType(name: "blk.0.attn_q.weight", type: .iq4_nl)) {
             try LlamaStage(model: file, layers: 0 ..< 1)
         }
     }

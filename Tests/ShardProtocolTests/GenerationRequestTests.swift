@@ -69,9 +69,15 @@ struct GenerationRequestTests {
         (#"{"prompt": "x", "temperature": -0.1}"#, "temperature"), (#"{"prompt": "x", "top_p": 0}"#, "top_p"),
         (#"{"prompt": "x", "top_k": -3}"#, "top_k"), (#"{"prompt": "x", "stop": [""]}"#, "stop"),
         (#"{"prompt": "x", "tokenizer": "gpt2"}"#, "tokenizer"),
+        // top_k is converted to UInt32: 2^32 and 1e10 once trapped the scheduler.
+        (#"{"prompt": "x", "top_k": 4294967296}"#, "top_k"), (#"{"prompt": "x", "top_k": 1e10}"#, "top_k"),
     ])
     func outOfRangeValuesNameTheField(_ json: String, _ expected: String) {
         #expect(Self.field(of: json) == expected)
+    }
+
+    @Test func topKUpToUInt32MaxIsAccepted() {
+        #expect(Self.field(of: #"{"prompt": "x", "top_k": 4294967295}"#) == nil)
     }
 
     @Test func capIsConfigurable() {

@@ -100,6 +100,27 @@ struct RequestLifecycleTests {
         #expect(events.last?.isFinal == true)
         #expect(events.count == 2)
     }
+
+    /// Regression: resending a request id after some events were read, then attaching a WebSocket subscriber,
+    /// overflowed `readCursor + Int.max` and killed the process.
+    @Test func resubmittingAfterAReadThenSubscribingDeliversTheRest() throws {
+        let registry = Self.registry()
+        _ = try Self.submit(registry, "r")
+        let id = RequestID("r")!
+        #expect(registry.admit(limit: 4).map(\.id) == [id])
+        #expect(registry.accept(Int32(UInt8(ascii: "a")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        guard case let .events(first) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else {
+            Issue.record("expected events"); return
+        }
+        #expect(first == [.token(text: "a", tokenID: 97, index: 0)])
+        #expect(registry.accept(Int32(UInt8(ascii: "b")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        guard case .duplicate = try Self.submit(registry, "r") else { Issue.record("not a duplicate"); return }
+        let received = Delivered()
+        registry.subscribe(id) { received.add([$0]) }
+        #expect(received.events == [.token(text: "b", tokenID: 98, index: 1)])
+        #expect(registry.accept(Int32(UInt8(ascii: "c")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        #expect(received.events.count == 2)
+    }
 }
 
 @Suite("Token text: detokenization and stop strings")

@@ -61,6 +61,9 @@ struct CompleteCommandTests {
         (["complete", "--model", "/nonexistent/model.gguf", "--prompt", "x"], "/nonexistent/model.gguf"),
         (["complete", "--model", tokenizer, "--prompt", "x"], "GGUF"),
         (["complete", "--model", model, "--tokenizer", "/nonexistent/t.model", "--prompt", "x"], "/nonexistent/t.model"),
+        // An empty API key once served without a key.
+        (["serve", "--port", "0", "--api-key", ""], "--api-key"),
+        (["serve", "--port", "0", "--peer-secret", ""], "--peer-secret"),
     ])
     func badArgumentsAndFilesFailWithAClearMessage(_ arguments: [String], _ mentioned: String) throws {
         let result = try ExecutableRunner.run("shard-sidecar", arguments)

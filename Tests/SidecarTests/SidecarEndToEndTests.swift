@@ -120,6 +120,8 @@ struct SidecarEndToEndTests {
             ("POST", "/broadcast-work", #"{"request_id": "e", "prompt_context": "x", "max_new_tokens": 0}"#, 400, "invalid_request"),
             ("POST", "/broadcast-work", #"{"request_id": "f", "prompt_context": "x", "max_new_tokens": 5000}"#, 400, "invalid_request"),
             ("POST", "/broadcast-work", #"{"request_id": "g", "prompt_context": "x", "model": "gpt-9"}"#, 404, "unknown_model"),
+            ("POST", "/broadcast-work", #"{"request_id": "k", "prompt_context": "x", "top_k": 1e10}"#, 400, "invalid_request"),
+            ("POST", "/broadcast-work", #"{"request_id": "k", "prompt_context": "x", "top_k": 4294967296}"#, 400, "invalid_request"),
             ("POST", "/broadcast-work", #"{"request_id": "h", "prompt_context": "\#(String(repeating: "y", count: 5000))"}"#, 413, "body_too_large"),
             ("GET", "/pop-result?request_id=never-submitted", nil, 404, "unknown_request"),
             ("GET", "/pop-result", nil, 400, "invalid_request"),
@@ -161,6 +163,50 @@ struct SidecarEndToEndTests {
         let finished = try await survivor
         #expect(finished.completionTokens == 40)
         #expect(finished.finishReason == "length")
+    }
+
+    /// Regression: submitting over HTTP, polling once, then resending the same id and body over a WebSocket
+    /// (the documented safe retry) killed the process with an overflow.
+    @Test func aRequestRetriedOnAWebSocketAfterAPollContinuesTheStream() async throws {
+        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 12)
+        let (sidecar, client) = try Self.sidecar()
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let body = requestBody(Self.prompt, maxNewTokens: 12, extra: ["request_id": .string("retry-1"),
+                                                                      "min_tokens": .int(12)])
+        let encoded = JSONValue.object(body).encodedString()
+        #expect(try client.request("POST", "/broadcast-work", body: encoded).status == 202)
+        let (status, first) = try client.json("GET", "/pop-result?request_id=retry-1&max=1&wait_ms=10000")
+        #expect(status == 200)
+        // With max=1 the protocol answers a single event as "result".
+        guard let head = first["result"], head["token"] != nil else { Issue.record("no first event: \(first)"); return }
+        let rest = try await client.generateByWebSocket(body)
+        #expect((head["token"]?.stringValue ?? "") + rest.text == expected)
+        #expect(rest.finishReason == "length")
+        #expect(try client.request("GET", "/health").status == 200, "the sidecar must still be up")
+    }
+
+    /// Regression: when every running sequence finished in the same step, queued requests waited for an unrelated
+    /// request to arrive (with `--max-batch 1`, three of four stayed queued).
+    @Test func queuedRequestsAreAdmittedWhenTheBatchEmpties() throws {
+        let (sidecar, client) = try Self.sidecar(["--max-batch", "1"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let ids = (0 ..< 4).map { "stall-\($0)" }
+        for id in ids {
+            let body = #"{"request_id": "\#(id)", "prompt_context": "And God", "max_new_tokens": 3, "min_tokens": 3}"#
+            #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
+        }
+        for id in ids {
+            var done = false
+            // Each long-poll returns within 5 s; a request stuck in the queue never completes.
+            for _ in 0 ..< 6 where !done {
+                let (status, answer) = try client.json("GET", "/pop-result?request_id=\(id)&max=64&wait_ms=5000")
+                #expect(status == 200)
+                if case let .array(events)? = answer["results"] { done = events.contains { $0["done"] == .bool(true) } }
+            }
+            #expect(done, "\(id) never finished")
+        }
     }
 
     @Test func cancellingByRouteMessageOrClosedSocketFreesEveryShard() async throws {
@@ -323,6 +369,44 @@ struct SidecarEndToEndTests {
             }
         }
         #expect(final?["finish_reason"] == .string("cancelled"))
+        #expect(sidecar.stop() == 0)
+    }
+
+    /// Regression: at SIGTERM only running requests got a final event; queued ones got none and pollers could not
+    /// come back for it.
+    @Test func sigtermGivesQueuedAndRunningRequestsAFinalEventThatPollersCollect() async throws {
+        let peer = try Self.peer(layers: "0:6")
+        defer { peer.stop() }
+        let (sidecar, client) = try Self.sidecar(peers: [peer], ["--max-batch", "1"])
+        try client.waitUntilReady()
+        let ids = ["term-0", "term-1", "term-2"]
+        for id in ids {
+            let body = #"{"request_id": "\#(id)", "prompt_context": "And", "max_new_tokens": 200, "min_tokens": 200}"#
+            #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
+        }
+        let socket = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
+        try socket.send(.text(#"{"request_id": "term-ws", "prompt": "And", "max_new_tokens": 5}"#))
+        // term-0 runs (one sequence at a time); the others wait in the queue.
+        #expect(waitUntil(timeout: 30) { (try? client.json("GET", "/requests/term-0").1["state"]) == .string("running") })
+        #expect(waitUntil(timeout: 30) { (try? client.json("GET", "/requests/term-ws").1["state"]) == .string("queued") })
+        peer.pause()
+        sidecar.process.terminate()
+        peer.resume()
+        for id in ids {
+            var final: JSONValue?
+            for _ in 0 ..< 20 where final == nil {
+                let (status, answer) = try client.json("GET", "/pop-result?request_id=\(id)&max=256&wait_ms=2000")
+                #expect(status == 200, "\(id): \(answer)")
+                if case let .array(events)? = answer["results"] { final = events.first { $0["done"] == .bool(true) } }
+            }
+            #expect(final?["finish_reason"] == .string("cancelled"), "\(id)")
+        }
+        var wsFinal: JSONValue?
+        for try await message in socket.messages {
+            guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
+            if event["event"] != nil { wsFinal = event; break }
+        }
+        #expect(wsFinal?["finish_reason"] == .string("cancelled"))
         #expect(sidecar.stop() == 0)
     }
 

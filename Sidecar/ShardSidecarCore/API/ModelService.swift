@@ -10,6 +10,8 @@ struct ModelService: Sendable {
     /// SHA-256 of the GGUF file: peers must announce the same.
     let sha256: String
     let hyperparameters: LlamaHyperparameters
+    /// Family, size and quantization, for `/models`.
+    let info: ModelInfo
     let tokenizer: any Tokenizer
     let resolver: PromptResolver
     /// The SentencePiece file served at `/models/ID/tokenizer.model`, when the model has one.
@@ -24,6 +26,7 @@ struct ModelService: Sendable {
         id = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         sha256 = bundle.gguf.sha256Hex()
         hyperparameters = bundle.hyperparameters
+        info = ModelInfo(gguf: bundle.gguf, hyperparameters: bundle.hyperparameters)
         tokenizer = bundle.tokenizer
         resolver = PromptResolver(tokenizer: bundle.tokenizer, addsBOS: bundle.addsBOS,
                                   contextLength: bundle.hyperparameters.contextLength)
@@ -44,7 +47,19 @@ struct ModelService: Sendable {
             "id": .string(id), "aliases": .array([.string(GenerationRequest.defaultModelID)]),
             "tokenizer": .string(resolver.wireTokenizer), "context_length": .int(Int64(hyperparameters.contextLength)),
             "vocab_size": .int(Int64(hyperparameters.vocabularySize)), "layers": .int(Int64(hyperparameters.blockCount)),
-            "sha256": .string(sha256),
+            "sha256": .string(sha256), "architecture": .string(info.architecture),
+            "parameters": .int(Int64(info.parameterCount)), "quantization": .string(info.quantization),
+            "special_tokens": specialTokensJSON,
         ])
+    }
+
+    /// The ids (and texts) of the special tokens clients may need: beginning and end of sequence.
+    private var specialTokensJSON: JSONValue {
+        var tokens: [String: JSONValue] = [:]
+        for (name, id) in [("bos", tokenizer.bosTokenID), ("eos", tokenizer.eosTokenID)] {
+            guard let id else { continue }
+            tokens[name] = .object(["id": .int(Int64(id)), "text": .string((try? tokenizer.decode([id])) ?? "")])
+        }
+        return .object(tokens)
     }
 }

@@ -43,12 +43,20 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private var server: HTTPWebSocketServer?
 
     /// Loads layers `layers` of the model at `modelPath`.
-    public init(modelPath: String, layers: Range<Int>, configuration: Configuration) throws {
+    /// `progress`, when given, hears about the load and the file is read into memory first.
+    public init(modelPath: String, layers: Range<Int>, configuration: Configuration,
+                progress: ((ModelLoadProgress) -> Void)? = nil) throws {
+        let started = Date()
         let file = try GGUFFile(path: modelPath)
+        if let progress {
+            progress(.opened(path: modelPath, bytes: file.mapping.bytes.count, tensors: file.tensors.count))
+            file.readIntoMemory { done, total in progress(.reading(done: done, total: total)) }
+        }
         executor = StageFrameExecutor(stage: try LlamaStage(model: file, layers: layers),
                                       hiddenType: configuration.hiddenType)
         modelSHA256 = file.sha256Hex()
         self.configuration = configuration
+        progress?(.ready(seconds: Date().timeIntervalSince(started)))
     }
 
     /// The stage, for tests.

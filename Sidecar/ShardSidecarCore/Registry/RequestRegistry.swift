@@ -27,6 +27,10 @@ public final class RequestRegistry: @unchecked Sendable {
     private var cancelRequests: Set<RequestID> = []
     private var nextSequence: UInt64 = 1
     private var nextWaiter: UInt64 = 1
+    /// Set by ``closeAndCancelQueued()`` at shutdown: new requests are refused.
+    private var closed = false
+    /// Broadcast whenever a client reads events, so a shutdown drain notices when everything was collected.
+    private let readSignal = NSCondition()
     /// Wakes the scheduler when there is new work or a cancellation.
     var onWork: @Sendable () -> Void = {}
     private(set) var counters = Counters()
@@ -55,6 +59,10 @@ public final class RequestRegistry: @unchecked Sendable {
                 }
                 existing.lastActivity = now
                 return .duplicate(queuePosition: queue.firstIndex(of: id) ?? 0)
+            }
+            guard !closed else {
+                throw ProtocolError(status: 503, code: "shutting_down", message: "the sidecar is shutting down",
+                                    requestID: id.rawValue)
             }
             let live = records.values.filter { !$0.state.isTerminal }.count
             guard live < configuration.queueCapacity else {
@@ -135,9 +143,15 @@ public final class RequestRegistry: @unchecked Sendable {
         waiter?.deliver([])
     }
 
+    /// Hands out up to `maxEvents` (at least one) unread events and advances the read cursor past them.
+    /// `maxEvents` may be `Int.max` ("everything"): the count is compared, never added to the cursor.
     private func take(_ record: RequestRecord, _ maxEvents: Int) -> [GenerationEvent] {
-        let end = min(record.events.count, record.readCursor + max(1, maxEvents))
-        defer { record.readCursor = end }
+        let unread = record.events.count - record.readCursor
+        let end = record.readCursor + min(unread, max(1, maxEvents))
+        defer {
+            record.readCursor = end
+            readSignal.broadcast()
+        }
         return Array(record.events[record.readCursor ..< end])
     }
 
@@ -176,6 +190,41 @@ public final class RequestRegistry: @unchecked Sendable {
         case .unknown, .alreadyFinished: break
         }
         return outcome
+    }
+
+    // MARK: Shutdown
+
+    /// Refuses new requests from now on (503 `shutting_down`) and ends every queued one with a final `cancelled`
+    /// event, which its client can still collect.
+    func closeAndCancelQueued() {
+        let queued = lock.withLock { () -> [RequestID] in
+            closed = true
+            defer { queue.removeAll() }
+            return queue
+        }
+        for id in queued { finish(id, reason: .cancelled, error: nil) }
+    }
+
+    /// Finished requests whose final event no client has collected yet (WebSocket subscribers count as collected).
+    var undeliveredCount: Int {
+        lock.withLock {
+            records.values.filter { $0.subscriber == nil && $0.readCursor < $0.events.count }.count
+        }
+    }
+
+    /// Waits until every final event was collected or `timeout` passed; returns whether all were collected.
+    @discardableResult
+    func waitUntilCollected(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        readSignal.lock()
+        defer { readSignal.unlock() }
+        while undeliveredCount > 0 {
+            let now = Date()
+            guard now < deadline else { return false }
+            // Reads broadcast without holding this condition's lock, so a wake-up can be missed: wait in slices.
+            _ = readSignal.wait(until: min(deadline, now.addingTimeInterval(0.1)))
+        }
+        return true
     }
 
     /// The number of requests per state, and queue depth, for `/metrics`.
@@ -225,6 +274,9 @@ public final class RequestRegistry: @unchecked Sendable {
             return admitted
         }
     }
+
+    /// Whether requests are waiting to be admitted.
+    var hasQueued: Bool { lock.withLock { !queue.isEmpty } }
 
     /// Running requests whose cancellation is pending; clears the set.
     func takeCancellations() -> Set<RequestID> {

@@ -82,8 +82,11 @@ final class Scheduler: @unchecked Sendable {
 
     private func run() {
         while true {
+            // Admission runs whenever capacity is free and work is queued, not only on a wake-up: when every
+            // running sequence finishes in one step, the queue must not wait for an unrelated request.
+            let queued = active.count < configuration.maxBatchSequences && registry.hasQueued
             let shouldStop = condition.withLock { () -> Bool in
-                while !stopping, wakeups == 0, active.isEmpty { condition.wait() }
+                while !stopping, wakeups == 0, active.isEmpty, !queued { condition.wait() }
                 wakeups = 0
                 return stopping
             }
@@ -120,8 +123,9 @@ final class Scheduler: @unchecked Sendable {
             return SequenceWork(
                 sequence: sequence.admission.sequence, startPosition: sequence.position, tokens: sequence.pending,
                 sampling: PeerFrame.Sampling(
-                    temperature: Float(request.temperature), topP: Float(request.topP), topK: UInt32(request.topK),
-                    minTokens: UInt32(request.minTokens), generatedCount: UInt32(sequence.generated.count),
+                    temperature: Float(request.temperature), topP: Float(request.topP),
+                    topK: UInt32(clamping: request.topK), minTokens: UInt32(clamping: request.minTokens),
+                    generatedCount: UInt32(clamping: sequence.generated.count),
                     seed: sequence.admission.seed))
         }
         let started = DispatchTime.now().uptimeNanoseconds

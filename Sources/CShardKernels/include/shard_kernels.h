@@ -44,25 +44,70 @@ void shard_matmul_f32(const float *weights, int64_t n_in, const float *input, in
 void shard_matmul_q8_0(const void *weights, int64_t n_in, const void *input_blocks, int64_t batch, float *output,
                        int64_t ldy, int64_t row_begin, int64_t row_end);
 
+// MARK: GGML block-quantized weights (llama.cpp's Q4_0 ... Q6_K layouts) and their products
+
+/// GGML type numbers of the element types these kernels read (the numbering of GGUF files).
+enum {
+    SHARD_TYPE_F32 = 0, SHARD_TYPE_F16 = 1, SHARD_TYPE_Q4_0 = 2, SHARD_TYPE_Q4_1 = 3, SHARD_TYPE_Q5_0 = 6,
+    SHARD_TYPE_Q5_1 = 7, SHARD_TYPE_Q8_0 = 8, SHARD_TYPE_Q8_1 = 9, SHARD_TYPE_Q2_K = 10, SHARD_TYPE_Q3_K = 11,
+    SHARD_TYPE_Q4_K = 12, SHARD_TYPE_Q5_K = 13, SHARD_TYPE_Q6_K = 14, SHARD_TYPE_Q8_K = 15, SHARD_TYPE_BF16 = 30
+};
+
+/// 1 when `shard_matmul_quantized` accepts weights of `ggml_type` (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K ... Q6_K),
+/// else 0.
+int shard_weight_type_supported(int ggml_type);
+/// 1 when `shard_dequantize_row` reads `ggml_type` (the weight types above, F32, F16, BF16, Q8_1, Q8_K), else 0.
+int shard_dequantize_supported(int ggml_type);
+/// The activation type a weight type is multiplied against: Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K
+/// for the K types. -1 for a type `shard_matmul_quantized` does not accept.
+int shard_activation_type(int ggml_type);
+/// Values per block of `ggml_type` (1 for F32/F16/BF16, 32, or 256); 0 for a type these kernels do not read.
+int64_t shard_block_values(int ggml_type);
+/// Bytes of one row of `n` values of `ggml_type`; -1 when the type is not read here or `n` is negative or not a
+/// multiple of its block size.
+int64_t shard_row_bytes(int ggml_type, int64_t n);
+
+/// Quantizes `n` floats (a multiple of the block size) to activation type `act_type` (Q8_0, Q8_1 or Q8_K) exactly
+/// as llama.cpp quantizes activations: Q8_0 and Q8_1 with d = max|x| / 127 (Q8_1 also s = d * sum of the quants),
+/// Q8_K with d = max / -127 of the value of largest magnitude, a float, and the sum of each 16 quants. Other
+/// types write nothing.
+void shard_quantize_activations(int act_type, const float *source, void *destination, int64_t n);
+
+/// Expands `n` values (a multiple of the block size) of `ggml_type` into floats, as llama.cpp's dequantize_row_*.
+/// A type `shard_dequantize_supported` rejects writes nothing.
+void shard_dequantize_row(int ggml_type, const void *source, float *destination, int64_t n);
+
+/// Y[b * ldy + o] = dot(W[o], X[b]) for o in [row_begin, row_end) and b in [0, batch), computed in the quantized
+/// domain: W is row-major, `shard_row_bytes(ggml_type, n_in)` bytes a row; X holds `batch` rows of `n_in` values
+/// already quantized to `shard_activation_type(ggml_type)`.
+///
+/// Each element is one dot product in a fixed order whatever `batch`, the row range or its place in the batch:
+/// - 32-value blocks: 8 float lanes; per block, lane i += f32(w.d) * f32(x.d) * float(exact integer sum of
+///   values 4i..4i+3) (one rounded product, then one fma); the lanes are summed by a fixed tree; Q4_1/Q5_1 add
+///   a separate running fma over blocks of f32(w.m) * f32(x.s).
+/// - K blocks (256 values): the exact integer sums of the superblock (scaled quant products, and the mins times
+///   the activation group sums) become two floats, combined as s = fma(d, sumi, s); s = fma(-dmin, summ, s).
+/// The AVX2 path and the portable path (`shard_matmul_quantized_portable`) give identical bits.
+/// Unsupported types write nothing.
+void shard_matmul_quantized(int ggml_type, const void *weights, int64_t n_in, const void *input, int64_t batch,
+                            float *output, int64_t ldy, int64_t row_begin, int64_t row_end);
+
+/// As `shard_matmul_quantized`, always on the portable scalar path (for tests comparing the two paths).
+void shard_matmul_quantized_portable(int ggml_type, const void *weights, int64_t n_in, const void *input,
+                                     int64_t batch, float *output, int64_t ldy, int64_t row_begin,
+                                     int64_t row_end);
+
+/// 1 when this machine runs the AVX2 paths of the quantized kernels, 0 when it uses the portable path.
+int shard_quantized_uses_simd(void);
+
 /// y = x / sqrt(mean(x^2) + eps) * weight.
 void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count, float eps);
-
-/// Rotary embedding on adjacent pairs (x[2i], x[2i+1]) of the first `n_rot` values of each head,
-/// with angle pos * freq_base^(-2i / n_rot) (llama.cpp's "normal" mode).
-void shard_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
-                         float freq_base);
 
 /// gate[i] = silu(gate[i]) * up[i].
 void shard_silu_mul(float *gate, const float *up, int64_t count);
 
 /// y[i] += x[i].
 void shard_add(float *y, const float *x, int64_t count);
-
-/// Causal attention of one query row over `n_positions` cached positions, grouped-query: query head h reads
-/// key/value head h / (n_heads / n_kv_heads). Caches are `n_positions x (n_kv_heads * head_dim)`.
-/// `scores` must hold `n_positions` floats. Writes `n_heads * head_dim` floats to `output`.
-void shard_attention(const float *query, const float *keys, const float *values, int64_t n_positions,
-                     int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float *scores, float *output);
 
 /// A chunk of a split job: `[begin, end)`.
 typedef void (*shard_chunk_fn)(void *context, int64_t begin, int64_t end);

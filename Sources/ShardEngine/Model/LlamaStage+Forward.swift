@@ -1,41 +1,6 @@
 import CShardKernels
 
 extension LlamaStage {
-    /// Scratch buffers reused across steps; grown on demand, never shrunk.
-    final class Scratch {
-        private var capacityRows = 0
-        private(set) var residual = FloatBuffer(count: 0)
-        private(set) var normed = FloatBuffer(count: 0)
-        private(set) var query = FloatBuffer(count: 0)
-        private(set) var key = FloatBuffer(count: 0)
-        private(set) var value = FloatBuffer(count: 0)
-        private(set) var attention = FloatBuffer(count: 0)
-        private(set) var projected = FloatBuffer(count: 0)
-        private(set) var gate = FloatBuffer(count: 0)
-        private(set) var up = FloatBuffer(count: 0)
-        private(set) var quantized = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64)
-
-        func ensure(rows: Int, hyper h: LlamaHyperparameters) {
-            guard rows > capacityRows else { return }
-            let capacity = max(rows, capacityRows * 2)
-            let dim = h.embeddingLength
-            residual = FloatBuffer(count: capacity * dim)
-            normed = FloatBuffer(count: capacity * dim)
-            query = FloatBuffer(count: capacity * dim)
-            key = FloatBuffer(count: capacity * h.kvWidth)
-            value = FloatBuffer(count: capacity * h.kvWidth)
-            attention = FloatBuffer(count: capacity * dim)
-            projected = FloatBuffer(count: capacity * dim)
-            gate = FloatBuffer(count: capacity * h.feedForwardLength)
-            up = FloatBuffer(count: capacity * h.feedForwardLength)
-            quantized.deallocate()
-            quantized = .allocate(byteCount: capacity * max(dim, h.feedForwardLength) / 32 * 34 + 64, alignment: 64)
-            capacityRows = capacity
-        }
-
-        deinit { quantized.deallocate() }
-    }
-
     /// The forward pass proper; `batch` has been validated, so nothing here can fail.
     func compute(_ batch: StageBatch, caches: inout [SequenceID: SequenceCache], scratch: Scratch) -> StageOutput {
         let h = hyperparameters
@@ -47,6 +12,7 @@ extension LlamaStage {
         switch batch.input {
         case let .tokens(ids):
             for (row, id) in ids.enumerated() { weights.embedding?.copyRow(Int(id), into: x + row * dim) }
+            if h.embeddingScale != 1 { shard_scale(x, Int64(rows * dim), h.embeddingScale) }
         case let .hidden(states):
             states.values.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: rows * dim) }
         }
@@ -63,8 +29,8 @@ extension LlamaStage {
             }
         }
 
-        for (layer, block) in weights.blocks.enumerated() {
-            attentionBlock(block, layer: layer, rows: rows, plan: plan, scratch: scratch, caches: rowCaches,
+        for (index, block) in weights.blocks.enumerated() {
+            attentionBlock(block, index: index, rows: rows, plan: plan, scratch: scratch, caches: rowCaches,
                            positions: rowPositions)
             feedForwardBlock(block, rows: rows, plan: plan, scratch: scratch)
         }
@@ -84,14 +50,18 @@ extension LlamaStage {
         logits.withUnsafeMutableBufferPointer { buffer in
             output.multiply(xn, plan: RowPlan(sliceLengths: Array(repeating: 1, count: count)),
                             into: buffer.baseAddress!, quantized: scratch.quantized)
+            if let cap = h.finalLogitSoftcap { shard_softcap(buffer.baseAddress!, Int64(buffer.count), cap) }
         }
         return .logits(HiddenStates(rows: count, width: h.vocabularySize, values: logits))
     }
 
-    private func attentionBlock(_ block: BlockWeights, layer: Int, rows: Int, plan: RowPlan, scratch: Scratch,
+    /// Norm, Q/K/V projections (with biases and per-head norms where the family has them), RoPE, the KV cache
+    /// write, attention (windowed on sliding layers), output projection, optional post-norm, residual add.
+    private func attentionBlock(_ block: BlockWeights, index: Int, rows: Int, plan: RowPlan, scratch: Scratch,
                                 caches: [SequenceCache], positions: [Int]) {
         let h = hyperparameters
-        let dim = h.embeddingLength, kvWidth = h.kvWidth, headDim = h.headDimension
+        let layer = layers.lowerBound + index
+        let dim = h.embeddingLength, kvWidth = h.kvWidth, headDim = h.headDimension, qWidth = h.queryWidth
         let x = scratch.residual.pointer, xn = scratch.normed.pointer
         let q = scratch.query.pointer, k = scratch.key.pointer, v = scratch.value.pointer
         for row in 0 ..< rows {
@@ -100,45 +70,77 @@ extension LlamaStage {
         block.query.multiply(xn, plan: plan, into: q, quantized: scratch.quantized)
         block.key.multiply(xn, plan: plan, into: k, quantized: scratch.quantized)
         block.value.multiply(xn, plan: plan, into: v, quantized: scratch.quantized)
+        if let bias = block.queryBias { shard_add_bias(q, bias, Int64(rows), Int64(qWidth)) }
+        if let bias = block.keyBias { shard_add_bias(k, bias, Int64(rows), Int64(kvWidth)) }
+        if let bias = block.valueBias { shard_add_bias(v, bias, Int64(rows), Int64(kvWidth)) }
+        if let norm = block.queryNorm {
+            for head in 0 ..< rows * h.headCount {
+                shard_rmsnorm(q + head * headDim, norm, q + head * headDim, Int64(headDim), h.rmsEpsilon)
+            }
+        }
+        if let norm = block.keyNorm {
+            for head in 0 ..< rows * h.headCountKV {
+                shard_rmsnorm(k + head * headDim, norm, k + head * headDim, Int64(headDim), h.rmsEpsilon)
+            }
+        }
+        let base = h.ropeBase(layer: layer), neox: Int32 = h.architecture.ropeStyle == .neox ? 1 : 0
         for row in 0 ..< rows {
             let position = Int64(positions[row])
-            shard_rope_adjacent(q + row * dim, Int64(h.headCount), Int64(headDim), Int64(h.ropeDimensionCount),
-                                position, h.ropeFrequencyBase)
-            shard_rope_adjacent(k + row * kvWidth, Int64(h.headCountKV), Int64(headDim),
-                                Int64(h.ropeDimensionCount), position, h.ropeFrequencyBase)
+            shard_rope(q + row * qWidth, Int64(h.headCount), Int64(headDim), Int64(h.ropeDimensionCount), position,
+                       base, h.ropeFrequencyScale, weights.ropeFactors, neox)
+            shard_rope(k + row * kvWidth, Int64(h.headCountKV), Int64(headDim), Int64(h.ropeDimensionCount),
+                       position, base, h.ropeFrequencyScale, weights.ropeFactors, neox)
             let slot = positions[row] * kvWidth
-            (caches[row].keys[layer] + slot).update(from: k + row * kvWidth, count: kvWidth)
-            (caches[row].values[layer] + slot).update(from: v + row * kvWidth, count: kvWidth)
+            (caches[row].keys[index] + slot).update(from: k + row * kvWidth, count: kvWidth)
+            (caches[row].values[index] + slot).update(from: v + row * kvWidth, count: kvWidth)
         }
         let attention = scratch.attention.pointer
-        let work = positions.reduce(0) { $0 + ($1 + 1) * dim }
+        let window = h.isSlidingLayer(layer) ? h.slidingWindow : nil
+        let work = positions.reduce(0) { $0 + ($1 + 1) * qWidth }
         Parallel.forEachChunk(count: rows, work: work, alignment: 1) { chunk in
             var scores = [Float](repeating: 0, count: h.contextLength)
             scores.withUnsafeMutableBufferPointer { buffer in
                 for row in chunk {
-                    shard_attention(q + row * dim, caches[row].keys[layer], caches[row].values[layer],
-                                    Int64(positions[row] + 1), Int64(h.headCount), Int64(h.headCountKV),
-                                    Int64(headDim), buffer.baseAddress!, attention + row * dim)
+                    let last = positions[row]
+                    let first = window.map { max(0, last - $0 + 1) } ?? 0
+                    shard_attention_range(q + row * qWidth, caches[row].keys[index], caches[row].values[index],
+                                          Int64(first), Int64(last), Int64(h.headCount), Int64(h.headCountKV),
+                                          Int64(headDim), h.attentionScale, buffer.baseAddress!,
+                                          attention + row * qWidth)
                 }
             }
         }
-        block.attentionOutput.multiply(attention, plan: plan, into: scratch.projected.pointer,
-                                       quantized: scratch.quantized)
-        shard_add(x, scratch.projected.pointer, Int64(rows * dim))
+        let projected = scratch.projected.pointer
+        block.attentionOutput.multiply(attention, plan: plan, into: projected, quantized: scratch.quantized)
+        if let norm = block.postAttentionNorm {
+            for row in 0 ..< rows {
+                shard_rmsnorm(projected + row * dim, norm, projected + row * dim, Int64(dim), h.rmsEpsilon)
+            }
+        }
+        shard_add(x, projected, Int64(rows * dim))
     }
 
+    /// Norm, gated FFN (SiLU or GELU), optional post-norm, residual add.
     private func feedForwardBlock(_ block: BlockWeights, rows: Int, plan: RowPlan, scratch: Scratch) {
         let h = hyperparameters
-        let dim = h.embeddingLength
+        let dim = h.embeddingLength, count = Int64(rows * h.feedForwardLength)
         let x = scratch.residual.pointer, xn = scratch.normed.pointer
         for row in 0 ..< rows {
             shard_rmsnorm(x + row * dim, block.feedForwardNorm, xn + row * dim, Int64(dim), h.rmsEpsilon)
         }
         block.gate.multiply(xn, plan: plan, into: scratch.gate.pointer, quantized: scratch.quantized)
         block.up.multiply(xn, plan: plan, into: scratch.up.pointer, quantized: scratch.quantized)
-        shard_silu_mul(scratch.gate.pointer, scratch.up.pointer, Int64(rows * h.feedForwardLength))
-        block.down.multiply(scratch.gate.pointer, plan: plan, into: scratch.projected.pointer,
-                            quantized: scratch.quantized)
-        shard_add(x, scratch.projected.pointer, Int64(rows * dim))
+        switch h.architecture.activation {
+        case .silu: shard_silu_mul(scratch.gate.pointer, scratch.up.pointer, count)
+        case .gelu: shard_gelu_mul(scratch.gate.pointer, scratch.up.pointer, count)
+        }
+        let projected = scratch.projected.pointer
+        block.down.multiply(scratch.gate.pointer, plan: plan, into: projected, quantized: scratch.quantized)
+        if let norm = block.postFeedForwardNorm {
+            for row in 0 ..< rows {
+                shard_rmsnorm(projected + row * dim, norm, projected + row * dim, Int64(dim), h.rmsEpsilon)
+            }
+        }
+        shard_add(x, projected, Int64(rows * dim))
     }
 }

@@ -37,21 +37,34 @@ struct RowPlan: Sendable {
 }
 
 extension WeightMatrix {
+    /// Bytes of scratch `multiply` needs for `rows` input rows of `columns` values, enough for the largest
+    /// activation format any weight type uses (Q8_K: 292 bytes per 256 values, with `columns` rounded up to a
+    /// whole block; Q8_0 and Q8_1 take less).
+    static func activationScratchBytes(rows: Int, columns: Int) -> Int {
+        rows * ((columns + 255) / 256) * 292
+    }
+
     /// `output[r * rows + o] = dot(self[o], input[r * columns ...])` for every row `r` of `plan`.
     ///
-    /// `quantized` is scratch for Q8_0 activations (at least `plan.rowCount * columns / 32 * 34` bytes).
+    /// `quantized` is scratch for the quantized activations, at least
+    /// `activationScratchBytes(rows: plan.rowCount, columns: columns)` bytes.
     func multiply(_ input: UnsafePointer<Float>, plan: RowPlan, into output: UnsafeMutablePointer<Float>,
                   quantized: UnsafeMutableRawPointer) {
         let (rows, columns) = (self.rows, self.columns)
         switch storage {
-        case let .q8_0(weights):
-            let rowBytes = columns / 32 * 34
+        case let .quantized(type, weights):
+            // Each weight type is multiplied against the activation format llama.cpp pairs it with
+            // (Q8_0, Q8_1 or Q8_K); the load checked that `columns` is a whole number of blocks of both.
+            let code = type.kernelCode
+            let activation = shard_activation_type(code)
+            let inputRowBytes = Int(shard_row_bytes(activation, Int64(columns)))
             for r in 0 ..< plan.rowCount {
-                shard_quantize_row_q8_0(input + r * columns, quantized + r * rowBytes, Int64(columns))
+                shard_quantize_activations(activation, input + r * columns, quantized + r * inputRowBytes,
+                                           Int64(columns))
             }
             Parallel.forEachChunk(count: rows, work: rows * columns * plan.rowCount) { chunk in
-                shard_matmul_q8_0(weights, Int64(columns), quantized, Int64(plan.rowCount), output, Int64(rows),
-                                  Int64(chunk.lowerBound), Int64(chunk.upperBound))
+                shard_matmul_quantized(code, weights, Int64(columns), quantized, Int64(plan.rowCount), output,
+                                       Int64(rows), Int64(chunk.lowerBound), Int64(chunk.upperBound))
             }
         case let .f32(weights):
             for segment in plan.segments {

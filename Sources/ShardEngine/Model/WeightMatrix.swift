@@ -1,21 +1,31 @@
 import CShardKernels
 
 /// A weight matrix `rows x columns` (output x input), viewed in place in the mapped model file, or owned when it
-/// had to be converted (F16 becomes F32 at load).
+/// had to be converted (F16 and BF16 become F32 at load).
 struct WeightMatrix: @unchecked Sendable {
     enum Storage {
+        /// Row-major floats.
         case f32(UnsafePointer<Float>)
-        case q8_0(UnsafeRawPointer)
+        /// Row-major GGML blocks of a type `shard_matmul_quantized` accepts (Q4_0 ... Q8_0, Q2_K ... Q6_K),
+        /// `WeightMatrix.rowBytes` bytes a row.
+        case quantized(GGMLType, UnsafeRawPointer)
     }
 
     let name: String
     let rows: Int
     let columns: Int
     let storage: Storage
+    /// Bytes of one row as stored.
+    let rowBytes: Int
     /// Keeps converted data alive; `nil` when the storage points into the mapping.
     private let owner: AnyObject?
 
     /// Reads tensor `name` with GGML dimensions `[columns, rows]` from `gguf`.
+    ///
+    /// - Throws: ``EngineError/tensorShape(name:expected:found:)`` for a missing or misshapen tensor,
+    ///   ``EngineError/unsupportedTensorType(name:type:)`` for a type the kernels cannot multiply (IQ*, TQ*,
+    ///   integer types, F64, Q8_1 and Q8_K weights), ``EngineError/invalidModel(_:)`` when a row is not a whole
+    ///   number of blocks.
     init(_ name: String, rows: Int, columns: Int, gguf: GGUFFile) throws(EngineError) {
         guard let info = gguf.tensorsByName[name], info.dimensions == [columns, rows] else {
             throw .tensorShape(name: name, expected: [columns, rows], found: gguf.tensorsByName[name]?.dimensions)
@@ -25,39 +35,50 @@ struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
         let data = gguf.tensorData(info)
         guard let base = data.baseAddress else { throw .tensorShape(name: name, expected: [columns, rows], found: []) }
+        let code = info.type.kernelCode
         switch info.type {
         case .f32:
             storage = .f32(base.assumingMemoryBound(to: Float.self))
+            rowBytes = columns * MemoryLayout<Float>.size
             owner = nil
-        case .q8_0:
-            storage = .q8_0(base)
-            owner = nil
-        case .f16:
+        case .f16, .bf16:
             let buffer = FloatBuffer(count: rows * columns)
-            shard_f16_to_f32_row(base.assumingMemoryBound(to: UInt16.self), buffer.pointer, Int64(rows * columns))
+            shard_dequantize_row(code, base, buffer.pointer, Int64(rows * columns))
             storage = .f32(UnsafePointer(buffer.pointer))
+            rowBytes = columns * MemoryLayout<Float>.size
             owner = buffer
         default:
-            throw .unsupportedTensorType(name: name, type: info.type)
+            guard shard_weight_type_supported(code) == 1 else {
+                throw .unsupportedTensorType(name: name, type: info.type)
+            }
+            let bytes = shard_row_bytes(code, Int64(columns))
+            guard bytes > 0, Int(bytes) * rows == data.count else {
+                throw .invalidModel(.absurdValue("tensor \(name): row length \(columns) is not a whole number of "
+                    + "\(info.type) blocks of \(info.type.blockSize) values"))
+            }
+            storage = .quantized(info.type, base)
+            rowBytes = Int(bytes)
+            owner = nil
         }
     }
 
     /// Bytes read from memory for one full pass over the matrix.
-    var byteCount: Int {
-        switch storage {
-        case .f32: rows * columns * 4
-        case .q8_0: rows * columns / 32 * 34
-        }
-    }
+    var byteCount: Int { rows * rowBytes }
 
     /// Copies row `index` into `destination` as floats (embedding lookup).
     func copyRow(_ index: Int, into destination: UnsafeMutablePointer<Float>) {
+        precondition(index >= 0 && index < rows, "row \(index) outside 0..<\(rows) of \(name)")
         switch storage {
         case let .f32(pointer): destination.update(from: pointer + index * columns, count: columns)
-        case let .q8_0(pointer):
-            shard_dequantize_row_q8_0(pointer + index * columns / 32 * 34, destination, Int64(columns))
+        case let .quantized(type, pointer):
+            shard_dequantize_row(type.kernelCode, pointer + index * rowBytes, destination, Int64(columns))
         }
     }
+}
+
+extension GGMLType {
+    /// The type number the C kernels take (GGML's own numbering).
+    var kernelCode: Int32 { Int32(rawValue) }
 }
 
 /// A heap buffer of floats with a stable address.

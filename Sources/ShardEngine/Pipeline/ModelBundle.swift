@@ -1,3 +1,4 @@
+import Foundation
 import ShardTokenizers
 
 /// A model file opened for serving: the parsed GGUF, its hyperparameters and the tokenizer to use with it.
@@ -11,13 +12,22 @@ public struct ModelBundle: Sendable {
 
     /// Opens `modelPath`, and `tokenizerPath` when given.
     ///
+    /// `progress`, when given, hears about the load as it happens (see ``ModelLoadProgress``); the file's pages
+    /// are then read into memory before the call returns.
+    ///
     /// - Throws: ``EngineError/invalidModel(_:)`` or ``EngineError/tokenizer(_:)``; also when the tokenizer's
     ///   vocabulary size differs from the model's.
-    public init(modelPath: String, tokenizerPath: String? = nil) throws(EngineError) {
+    public init(modelPath: String, tokenizerPath: String? = nil,
+                progress: ((ModelLoadProgress) -> Void)? = nil) throws(EngineError) {
+        let started = Date()
         do {
             gguf = try GGUFFile(path: modelPath)
             hyperparameters = try LlamaHyperparameters(gguf: gguf)
         } catch { throw .invalidModel(error) }
+        if let progress {
+            progress(.opened(path: modelPath, bytes: gguf.mapping.bytes.count, tensors: gguf.tensors.count))
+            gguf.readIntoMemory { done, total in progress(.reading(done: done, total: total)) }
+        }
         do {
             tokenizer = if let tokenizerPath {
                 try SentencePieceTokenizer(contentsOf: tokenizerPath)
@@ -29,6 +39,7 @@ public struct ModelBundle: Sendable {
             throw .tokenizer(.invalidVocabulary("the tokenizer has \(tokenizer.vocabularySize) entries but the model "
                 + "has \(hyperparameters.vocabularySize)"))
         }
+        progress?(.ready(seconds: Date().timeIntervalSince(started)))
     }
 
     /// Whether prompts get a beginning-of-sequence token (`tokenizer.ggml.add_bos_token`, default true).

@@ -1,0 +1,221 @@
+// The 256-value "K" block types (Q2_K ... Q6_K): dequantization, Q8_K activation quantization, and the portable
+// dot products.
+//
+// Every K type is read the same way here: 256 integer values, a signed integer scale for each group of 16
+// values, an optional integer min per group, and two half-precision factors d and dmin; the block represents
+// (d * scale[g]) * value - dmin * min[g]. A dot product with a Q8_K block is then exact integer arithmetic:
+//   sumi = sum over groups of scale[g] * (sum of value * x),  summ = sum over groups of min[g] * bsums[g],
+// followed by two float steps per block: s = fma(d * x.d, float(sumi), s); s = fma(-(dmin * x.d), float(summ), s).
+// The AVX2 path (kquants_avx2.c) computes the same integers, so both paths give the same bits.
+#include "quant_internal.h"
+
+#include <math.h>
+
+/// A K block unpacked to integers.
+typedef struct {
+    int8_t values[QKK];
+    int16_t scales[QKK / 16];
+    int16_t mins[QKK / 16];
+    float d, dmin;
+    int has_mins;
+} kblock;
+
+static void unpack_q2_k(const uint8_t *b, kblock *k) {
+    for (int g = 0; g < 16; g++) {
+        k->scales[g] = b[Q2K_SCALES + g] & 0x0F;
+        k->mins[g] = b[Q2K_SCALES + g] >> 4;
+    }
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int l = 0; l < 32; l++)
+                k->values[h * 128 + s * 32 + l] = (int8_t)((b[Q2K_QS + 32 * h + l] >> (2 * s)) & 3);
+    k->d = load_half(b + Q2K_D);
+    k->dmin = load_half(b + Q2K_DMIN);
+    k->has_mins = 1;
+}
+
+static void unpack_q3_k(const uint8_t *b, kblock *k) {
+    int8_t scales[16];
+    q3k_scales(b + Q3K_SCALES, scales);
+    for (int g = 0; g < 16; g++) {
+        k->scales[g] = scales[g];
+        k->mins[g] = 0;
+    }
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int l = 0; l < 32; l++) {
+                const int low = (b[Q3K_QS + 32 * h + l] >> (2 * s)) & 3;
+                const int high = (b[Q3K_HMASK + l] >> (4 * h + s)) & 1;  // a set bit means no -4 offset
+                k->values[h * 128 + s * 32 + l] = (int8_t)(low - (high ? 0 : 4));
+            }
+    k->d = load_half(b + Q3K_D);
+    k->dmin = 0.0f;
+    k->has_mins = 0;
+}
+
+/// Q4_K and Q5_K (`qh`: the Q5_K fifth bits, or NULL).
+static void unpack_q45_k(const uint8_t *b, const uint8_t *scales_packed, const uint8_t *qs, const uint8_t *qh,
+                         kblock *k) {
+    uint8_t scales[8], mins[8];
+    kquant_scales_mins(scales_packed, scales, mins);
+    for (int g = 0; g < 16; g++) {
+        k->scales[g] = scales[g / 2];
+        k->mins[g] = mins[g / 2];
+    }
+    for (int c = 0; c < 4; c++)
+        for (int s = 0; s < 2; s++)
+            for (int l = 0; l < 32; l++) {
+                const int j = 2 * c + s;
+                int value = (qs[32 * c + l] >> (4 * s)) & 0x0F;
+                if (qh) value |= ((qh[l] >> j) & 1) << 4;
+                k->values[32 * j + l] = (int8_t)value;
+            }
+    k->d = load_half(b);
+    k->dmin = load_half(b + 2);
+    k->has_mins = 1;
+}
+
+static void unpack_q6_k(const uint8_t *b, kblock *k) {
+    for (int g = 0; g < 16; g++) {
+        k->scales[g] = (int8_t)b[Q6K_SCALES + g];
+        k->mins[g] = 0;
+    }
+    for (int h = 0; h < 2; h++)
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t ql = b[Q6K_QL + 64 * h + 32 * (c % 2) + l];
+                const int low = c < 2 ? ql & 0x0F : ql >> 4;
+                const int high = (b[Q6K_QH + 32 * h + l] >> (2 * c)) & 3;
+                k->values[h * 128 + c * 32 + l] = (int8_t)((low | (high << 4)) - 32);
+            }
+    k->d = load_half(b + Q6K_D);
+    k->dmin = 0.0f;
+    k->has_mins = 0;
+}
+
+static int64_t block256_bytes(int type) {
+    switch (type) {
+    case SHARD_TYPE_Q2_K: return BYTES_Q2_K;
+    case SHARD_TYPE_Q3_K: return BYTES_Q3_K;
+    case SHARD_TYPE_Q4_K: return BYTES_Q4_K;
+    case SHARD_TYPE_Q5_K: return BYTES_Q5_K;
+    case SHARD_TYPE_Q6_K: return BYTES_Q6_K;
+    case SHARD_TYPE_Q8_K: return BYTES_Q8_K;
+    default: return 0;
+    }
+}
+
+/// Unpacks block `b` of weight type `type` (Q2_K ... Q6_K); returns 0 for any other type.
+static int unpack_block256(int type, const uint8_t *b, kblock *k) {
+    switch (type) {
+    case SHARD_TYPE_Q2_K: unpack_q2_k(b, k); return 1;
+    case SHARD_TYPE_Q3_K: unpack_q3_k(b, k); return 1;
+    case SHARD_TYPE_Q4_K: unpack_q45_k(b, b + Q4K_SCALES, b + Q4K_QS, NULL, k); return 1;
+    case SHARD_TYPE_Q5_K: unpack_q45_k(b, b + Q5K_SCALES, b + Q5K_QS, b + Q5K_QH, k); return 1;
+    case SHARD_TYPE_Q6_K: unpack_q6_k(b, k); return 1;
+    default: return 0;
+    }
+}
+
+void shard_dequantize_blocks256(int type, const uint8_t *source, float *destination, int64_t blocks) {
+    const int64_t bytes = block256_bytes(type);
+    if (bytes == 0) return;
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *b = source + n * bytes;
+        float *y = destination + n * QKK;
+        if (type == SHARD_TYPE_Q8_K) {
+            const float d = load_float(b + Q8K_D);
+            for (int i = 0; i < QKK; i++) y[i] = d * (float)(int8_t)b[Q8K_QS + i];
+            continue;
+        }
+        kblock k;
+        unpack_block256(type, b, &k);
+        for (int i = 0; i < QKK; i++) {
+            const float scale = k.d * (float)k.scales[i / 16];
+            const float offset = k.dmin * (float)k.mins[i / 16];
+            const float scaled = scale * (float)k.values[i];
+            y[i] = scaled - offset;
+        }
+    }
+}
+
+// MARK: Q8_K activations
+
+void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count) {
+    for (int64_t n = 0; n < count / QKK; n++) {
+        const float *x = source + n * QKK;
+        uint8_t *b = blocks + n * BYTES_Q8_K;
+        float max = 0.0f, amax = 0.0f;
+        for (int i = 0; i < QKK; i++) {
+            const float a = fabsf(x[i]);
+            if (a > amax) {
+                amax = a;
+                max = x[i];
+            }
+        }
+        int8_t qs[QKK];
+        float d = 0.0f;
+        if (amax == 0.0f) {
+            memset(qs, 0, sizeof qs);
+        } else {
+            // Scaled so that the value of largest magnitude becomes -127 (as llama.cpp's quantize_row_q8_K).
+            const float iscale = -127.0f / max;
+            for (int i = 0; i < QKK; i++) {
+                const float r = nearbyintf(iscale * x[i]);
+                qs[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : r == r ? (int)r : 0);
+            }
+            d = 1.0f / iscale;
+        }
+        memcpy(b + Q8K_D, &d, 4);
+        memcpy(b + Q8K_QS, qs, QKK);
+        for (int g = 0; g < QKK / 16; g++) {
+            int16_t sum = 0;
+            for (int i = 0; i < 16; i++) sum = (int16_t)(sum + qs[16 * g + i]);
+            memcpy(b + Q8K_BSUMS + 2 * g, &sum, 2);
+        }
+    }
+}
+
+// MARK: portable dot products
+
+static float dot_block256(int type, const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    const int64_t w_bytes = block256_bytes(type);
+    float s = 0.0f;
+    kblock k;
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *xb = x + n * BYTES_Q8_K;
+        unpack_block256(type, w + n * w_bytes, &k);
+        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
+        int32_t sumi = 0, summ = 0;
+        for (int g = 0; g < 16; g++) {
+            int32_t group = 0;
+            for (int i = 16 * g; i < 16 * g + 16; i++) group += k.values[i] * xq[i];
+            sumi += k.scales[g] * group;
+            summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
+        }
+        const float xd = load_float(xb + Q8K_D);
+        const float d = k.d * xd;
+        s = fmaf(d, (float)sumi, s);
+        if (k.has_mins) {
+            const float dmin = k.dmin * xd;
+            s = fmaf(-dmin, (float)summ, s);
+        }
+    }
+    return s;
+}
+
+float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block256(SHARD_TYPE_Q2_K, w, x, blocks);
+}
+float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block256(SHARD_TYPE_Q3_K, w, x, blocks);
+}
+float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block256(SHARD_TYPE_Q4_K, w, x, blocks);
+}
+float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block256(SHARD_TYPE_Q5_K, w, x, blocks);
+}
+float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block256(SHARD_TYPE_Q6_K, w, x, blocks);
+}

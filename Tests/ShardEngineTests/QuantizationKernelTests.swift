@@ -1,0 +1,149 @@
+import CShardKernels
+import Testing
+@testable import ShardEngine
+
+/// The quantized-domain matrix products of every GGML weight type the engine reads: agreement with a
+/// dequantize-then-float reference, identical bits on the AVX2 and portable paths, and batch invariance.
+@Suite("Quantized weight kernels")
+struct QuantizationKernelTests {
+    static let columns = 768  // three 256-value blocks, 24 32-value blocks
+
+    /// For every output element, compared with double-precision sums over the dequantized values:
+    /// - dequantized weights . dequantized activations: the integer parts are exact, so only float rounding of the
+    ///   per-block scaling remains: within 1e-6 of sum |w x|. Q4_1 and Q5_1 also use the activation block sums
+    ///   s = d * sum(q), which Q8_1 stores in half precision (as llama.cpp does): add |m| * |s| * 2^-11 per block.
+    /// - dequantized weights . the float activations: the activation rounding adds at most
+    ///   |w| * (d / 2 + 127 * d * 2^-11) per value (d: the activation block's scale, itself rounded to half
+    ///   precision in Q8_0 and Q8_1); the bound used is 0.6 * d * |w| per value, plus the float term above.
+    @Test(arguments: QuantTestData.weightTypes)
+    func productMatchesDequantizedReference(_ type: GGMLType) {
+        let rows = 6, batch = 3, columns = Self.columns
+        let activation = shard_activation_type(type.kernelCode)
+        let weights = QuantTestData.randomWeights(type, rows: rows, columns: columns, seed: 11)
+        let floats = QuantTestData.activations(batch * columns, seed: 12)
+        let input = QuantTestData.quantize(floats, activation: activation, rows: batch, columns: columns)
+        let output = QuantTestData.multiply(type, weights: weights, input: input, rows: rows, columns: columns,
+                                            batch: batch)
+        let actBlock = Int(shard_block_values(activation)), actRowBytes = QuantTestData.rowBytes(
+            GGMLType(rawValue: UInt32(activation))!, columns)
+        let actBlockBytes = GGMLType(rawValue: UInt32(activation))!.blockBytes
+        for o in 0 ..< rows {
+            let w = QuantTestData.dequantize(weights, code: type.kernelCode, row: o, columns: columns)
+            for b in 0 ..< batch {
+                let x = QuantTestData.dequantize(input, code: activation, row: b, columns: columns)
+                var exact = 0.0, fromFloats = 0.0, magnitude = 0.0, halfSums = 0.0, activationRounding = 0.0
+                for i in 0 ..< columns {
+                    exact += Double(w[i]) * Double(x[i])
+                    fromFloats += Double(w[i]) * Double(floats[b * columns + i])
+                    magnitude += abs(Double(w[i]) * Double(x[i]))
+                    let block = b * actRowBytes + i / actBlock * actBlockBytes
+                    let d: Float = activation == Int32(SHARD_TYPE_Q8_K)
+                        ? input.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: block, as: Float.self) }
+                        : QuantTestData.half(input, at: block)
+                    activationRounding += 0.6 * Double(abs(d)) * abs(Double(w[i]))
+                }
+                if type == .q4_1 || type == .q5_1 {
+                    for k in 0 ..< columns / 32 {
+                        let m = QuantTestData.half(weights, at: o * QuantTestData.rowBytes(type, columns)
+                                                       + k * type.blockBytes + 2)
+                        let s = QuantTestData.half(input, at: b * actRowBytes + k * actBlockBytes + 2)
+                        halfSums += Double(abs(m * s)) / 2048
+                    }
+                }
+                let y = Double(output[b * rows + o])
+                let tight = 1e-6 * magnitude + halfSums
+                #expect(abs(y - exact) <= tight, "\(type) row \(o) batch \(b): \(y) vs \(exact) (tolerance \(tight))")
+                #expect(abs(y - fromFloats) <= tight + activationRounding,
+                        "\(type) row \(o) batch \(b): \(y) vs float activations \(fromFloats)")
+            }
+        }
+    }
+
+    @Test(arguments: QuantTestData.weightTypes)
+    func vectorAndPortablePathsGiveTheSameBits(_ type: GGMLType) {
+        let rows = 9, batch = 5, columns = Self.columns
+        let activation = shard_activation_type(type.kernelCode)
+        let weights = QuantTestData.randomWeights(type, rows: rows, columns: columns, seed: 21)
+        let input = QuantTestData.quantize(QuantTestData.activations(batch * columns, seed: 22),
+                                           activation: activation, rows: batch, columns: columns)
+        let vector = QuantTestData.multiply(type, weights: weights, input: input, rows: rows, columns: columns,
+                                            batch: batch)
+        let portable = QuantTestData.multiply(type, weights: weights, input: input, rows: rows, columns: columns,
+                                              batch: batch, portable: true)
+        #expect(vector.map(\.bitPattern) == portable.map(\.bitPattern), "\(type): \(vector) vs \(portable)")
+        let finite = vector.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
+
+    @Test(arguments: QuantTestData.weightTypes)
+    func productIsBatchInvariant(_ type: GGMLType) {
+        let rows = 37, maxBatch = 11, columns = 512
+        let activation = shard_activation_type(type.kernelCode)
+        let inputRowBytes = Int(shard_row_bytes(activation, Int64(columns)))
+        let weights = QuantTestData.randomWeights(type, rows: rows, columns: columns, seed: 31)
+        let input = QuantTestData.quantize(QuantTestData.activations(maxBatch * columns, seed: 32),
+                                           activation: activation, rows: maxBatch, columns: columns)
+        KernelInvarianceTests.check(rows: rows, batches: [1, 2, 3, 5, 8, 11]) { batch, first, y, range in
+            weights.withUnsafeBytes { w in
+                input.withUnsafeBytes { x in
+                    shard_matmul_quantized(type.kernelCode, w.baseAddress!, Int64(columns),
+                                           x.baseAddress! + first * inputRowBytes, Int64(batch), y, Int64(rows),
+                                           Int64(range.lowerBound), Int64(range.upperBound))
+                }
+            }
+        }
+    }
+
+    @Test func typeTablesAgreeWithTheGGUFReader() {
+        for type in GGMLType.allCases {
+            let code = type.kernelCode
+            let supported = shard_weight_type_supported(code) == 1
+            #expect(supported == QuantTestData.weightTypes.contains(type), "\(type)")
+            if shard_dequantize_supported(code) == 1 {
+                #expect(Int(shard_block_values(code)) == type.blockSize, "\(type)")
+                #expect(Int(shard_row_bytes(code, Int64(type.blockSize * 3))) == type.blockBytes * 3, "\(type)")
+                if type.blockSize > 1 { #expect(shard_row_bytes(code, Int64(type.blockSize + 1)) == -1, "\(type)") }
+            } else {
+                #expect(shard_row_bytes(code, 256) == -1, "\(type)")
+                #expect(shard_activation_type(code) == -1, "\(type)")
+            }
+        }
+        #expect(shard_activation_type(GGMLType.q4_0.kernelCode) == Int32(SHARD_TYPE_Q8_0))
+        #expect(shard_activation_type(GGMLType.q5_1.kernelCode) == Int32(SHARD_TYPE_Q8_1))
+        #expect(shard_activation_type(GGMLType.q6_K.kernelCode) == Int32(SHARD_TYPE_Q8_K))
+        #expect(shard_activation_type(GGMLType.q8_K.kernelCode) == -1)
+        #expect(shard_row_bytes(99, 32) == -1)
+    }
+
+    @Test func scratchHoldsEveryActivationFormat() {
+        for columns in [32, 64, 288, 576, 640, 768, 1536, 2048] {
+            for code in [Int32(SHARD_TYPE_Q8_0), Int32(SHARD_TYPE_Q8_1), Int32(SHARD_TYPE_Q8_K)] {
+                let bytes = Int(shard_row_bytes(code, Int64(columns)))
+                #expect(bytes <= WeightMatrix.activationScratchBytes(rows: 1, columns: columns))
+                #expect(3 * bytes <= WeightMatrix.activationScratchBytes(rows: 3, columns: columns))
+            }
+        }
+    }
+
+    @Test func q8KActivationsFollowLlamaCpp() {
+        // The value of largest magnitude (here negative) becomes -127, d = that value / -127, and bsums are the
+        // sums of each 16 quants.
+        var values = [Float](repeating: 0, count: 256)
+        for i in 0 ..< 256 { values[i] = Float(i % 16) - 7.5 }
+        values[40] = -12.7
+        let bytes = QuantTestData.quantize(values, activation: Int32(SHARD_TYPE_Q8_K), rows: 1, columns: 256)
+        let d = bytes.withUnsafeBytes { $0.loadUnaligned(as: Float.self) }
+        #expect(d == 1 / (-127 / -12.7 as Float))
+        #expect(Int8(bitPattern: bytes[4 + 40]) == -127)
+        #expect(Int8(bitPattern: bytes[4 + 0]) == -75)  // -7.5 * (-127 / -12.7)
+        for g in 0 ..< 16 {
+            let sum = (0 ..< 16).reduce(0) { $0 + Int(Int8(bitPattern: bytes[4 + 16 * g + $1])) }
+            let stored = Int(Int16(bitPattern: UInt16(bytes[260 + 2 * g]) | UInt16(bytes[261 + 2 * g]) << 8))
+            #expect(stored == sum)
+        }
+        // All zeros: d = 0 and zero quants.
+        let zeros = QuantTestData.quantize([Float](repeating: 0, count: 256), activation: Int32(SHARD_TYPE_Q8_K),
+                                           rows: 1, columns: 256)
+        #expect(zeros.allSatisfy { $0 == 0 })
+    }
+}
