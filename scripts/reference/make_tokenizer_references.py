@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import random
+import re
 
 import llama_cpp
 
@@ -62,6 +63,12 @@ def random_strings() -> list[str]:
             for _ in range(RANDOM_STRINGS)]
 
 
+def dumps(obj) -> str:
+    """Indented JSON with arrays of numbers on one line (readable diffs, modest size)."""
+    text = json.dumps(obj, ensure_ascii=False, indent=1)
+    return re.sub(r"\[\s*([-0-9, \n]+?)\s*\]", lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)) + "]", text)
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -90,7 +97,7 @@ def main(names: list[str]) -> int:
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         eog = [i for i in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, i)]
         out = ROOT / f"Fixtures/reference/tokenization-{name}.json"
-        out.write_text(json.dumps({
+        out.write_text(dumps({
             "model": name,
             "model_file": MODELS[name],
             "model_sha256": sha256(path),
@@ -98,7 +105,7 @@ def main(names: list[str]) -> int:
             "add_special": True,
             "end_of_generation": eog,
             "cases": cases,
-        }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        }) + "\n", encoding="utf-8")
         print(out)
     return 0
 
