@@ -31,6 +31,14 @@ struct TokenizerResolver {
         }
     }
 
+    /// A model id as one URL path segment: percent-encoded, so ids with spaces or slashes (`general.name`
+    /// values such as "Smollm2 135M 8k Lc100K Mix1 Ep2") make valid URLs.
+    static func pathComponent(_ id: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove("/")
+        return id.addingPercentEncoding(withAllowedCharacters: allowed) ?? id
+    }
+
     /// The id and aliases of a `/models` entry.
     static func names(of entry: JSONValue) -> [String] {
         var names: [String] = []
@@ -52,14 +60,14 @@ struct TokenizerResolver {
         guard let wire = entry["tokenizer"]?.stringValue else { return (UTF8ByteTokenizer(), "utf8-bytes") }
         if wire.hasPrefix(GGUFVocabulary.wirePrefix) {
             let fingerprint = String(wire.dropFirst(GGUFVocabulary.wirePrefix.count))
-            return try await downloaded(wire: wire, fingerprint: fingerprint, path: "/models/\(id)/tokenizer.vocab",
+            return try await downloaded(wire: wire, fingerprint: fingerprint, path: "/models/\(Self.pathComponent(id))/tokenizer.vocab",
                                         fileExtension: "vocab") { bytes throws(TokenizerError) in
                 try GGUFVocabulary(serialized: bytes).makeTokenizer()
             }
         }
         if wire.hasPrefix("sentencepiece:") {
             let fingerprint = String(wire.dropFirst("sentencepiece:".count))
-            return try await downloaded(wire: wire, fingerprint: fingerprint, path: "/models/\(id)/tokenizer.model",
+            return try await downloaded(wire: wire, fingerprint: fingerprint, path: "/models/\(Self.pathComponent(id))/tokenizer.model",
                                         fileExtension: "model") { bytes throws(TokenizerError) in
                 try SentencePieceTokenizer(modelData: bytes)
             }

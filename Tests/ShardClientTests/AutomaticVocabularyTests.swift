@@ -45,6 +45,31 @@ struct AutomaticVocabularyTests {
         #expect(joined == viaVocabulary)
     }
 
+    /// SmolLM2 as downloaded: byte-level BPE, ChatML special tokens, <|im_end|> ends the turn.
+    @Test func smolLM2ChatThroughTheAutomaticTokenizer() async throws {
+        let path = try RealModels.path("SmolLM2-135M-Instruct.Q4_1.gguf")
+        let sidecar = try SidecarProcess(["serve", "--port", "0", "--model", path])
+        defer { sidecar.stop() }
+        let automatic = try await ShardClientTests.load(sidecar)
+        #expect(automatic.tokenizerName.hasPrefix("gguf-vocab:"))
+        let prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+        var text = "", completion: Completion?
+        for try await event in automatic.events(prompt, maxNewTokens: 16) {
+            switch event {
+            case let .token(piece): text += piece.text
+            case let .done(done): completion = done
+            default: break
+            }
+        }
+        // The special-token text became single tokens (16 prompt tokens, as llama.cpp), and the reply ended on
+        // <|im_end|>, an end-of-generation token, before the length limit.
+        #expect(completion?.promptTokens == 16)
+        #expect(completion?.finishReason == .eos)
+        #expect(text.contains("Paris"))
+        let bytes = try await ShardClientTests.load(sidecar, tokenizer: .utf8Bytes)
+        #expect(try await bytes.generate(prompt, maxNewTokens: 16) == text)
+    }
+
     @Test func aSentencePieceSidecarHasNoVocabularyFile() async throws {
         let sidecar = try ShardClientTests.sidecar()
         defer { sidecar.stop() }
