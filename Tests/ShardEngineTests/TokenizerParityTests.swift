@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ShardEngine
+import ShardTestSupport
 import ShardTokenizers
 
 /// Token ids llama.cpp produced for the committed corpus, written by
@@ -22,30 +23,6 @@ struct TokenizationReference: Decodable {
     }
 }
 
-/// The real model files, found in `$SHARD_MODEL_DIR`, else `${SHARD_CACHE_DIR:-~/.cache/shard}/models`.
-enum CachedModels {
-    static var directory: URL {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["SHARD_MODEL_DIR"] { return URL(fileURLWithPath: explicit) }
-        let cache = environment["SHARD_CACHE_DIR"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/shard")
-        return cache.appendingPathComponent("models")
-    }
-
-    /// The model file at `relativePath`; records a failure naming the command that makes it when it is missing.
-    static func path(_ relativePath: String) -> String? {
-        let path = directory.appendingPathComponent(relativePath).path
-        guard FileManager.default.fileExists(atPath: path) else {
-            let command = relativePath.hasPrefix("vocab/")
-                ? "scripts/reference/make_vocab_ggufs.py (with gguf-py, after scripts/fetch-models.sh)"
-                : "scripts/fetch-models.sh"
-            Issue.record("\(path) is missing: run \(command), or `make models`")
-            return nil
-        }
-        return path
-    }
-}
-
 @Suite("GGUF tokenizers agree with llama.cpp on the reference corpus")
 struct TokenizerParityTests {
     static let models = ["smollm2", "gemma3", "smollm2-llama-bpe", "smollm2-qwen2", "smollm2-qwen35", "smollm2-gpt-4o", "smollm2-tekken",
@@ -58,7 +35,7 @@ struct TokenizerParityTests {
     @Test(arguments: models)
     func corpusMatchesLlamaCpp(_ model: String) throws {
         let reference = try TokenizationReference.load(model)
-        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        let tokenizer = try Self.cache.tokenizer(reference.model_file)
         var matched = 0
         for testCase in reference.cases {
             let special = tokenizer.encode(testCase.text, addBOS: true, parseSpecial: true)
@@ -74,14 +51,14 @@ struct TokenizerParityTests {
     @Test(arguments: ["smollm2", "gemma3"])
     func referenceIsForTheCachedModelFile(_ model: String) throws {
         let reference = try TokenizationReference.load(model)
-        guard let path = CachedModels.path(reference.model_file) else { return }
-        #expect(try GGUFFile(path: path).sha256Hex() == reference.model_sha256)
+        // Throws, naming the command that remakes it, when the cached file is not the one the reference was made from.
+        _ = try RealModels.path(reference.model_file, sha256: reference.model_sha256)
     }
 
     @Test(arguments: models)
     func plainTextDecodesBackToTheInput(_ model: String) throws {
         let reference = try TokenizationReference.load(model)
-        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        let tokenizer = try Self.cache.tokenizer(reference.model_file)
         for testCase in reference.cases {
             let ids = tokenizer.encode(testCase.text, addBOS: false, parseSpecial: false)
             #expect(try tokenizer.decode(ids) == testCase.text, "\(testCase.text.debugDescription)")
@@ -91,7 +68,7 @@ struct TokenizerParityTests {
     @Test(arguments: models)
     func streamingDecodeEqualsFullDecode(_ model: String) throws {
         let reference = try TokenizationReference.load(model)
-        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        let tokenizer = try Self.cache.tokenizer(reference.model_file)
         for testCase in reference.cases {
             let ids = tokenizer.encode(testCase.text, addBOS: true, parseSpecial: true)
             var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
@@ -105,7 +82,7 @@ struct TokenizerParityTests {
     @Test(arguments: ["smollm2", "gemma3"])
     func serializedVocabularyRebuildsTheSameTokenizer(_ model: String) throws {
         let reference = try TokenizationReference.load(model)
-        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        let tokenizer = try Self.cache.tokenizer(reference.model_file)
         let bytes = tokenizer.vocabulary.serialized()
         let copy = try GGUFVocabulary(serialized: bytes).makeTokenizer()
         #expect(copy.vocabulary == tokenizer.vocabulary)
@@ -119,18 +96,19 @@ struct TokenizerParityTests {
     @Test(arguments: models)
     func endOfGenerationIDsFollowLlamaCpp(_ model: String) throws {
         let reference = try TokenizationReference.load(model)
-        guard let tokenizer = try Self.cache.tokenizer(reference.model_file) else { return }
+        let tokenizer = try Self.cache.tokenizer(reference.model_file)
         #expect(tokenizer.endOfGenerationIDs == Set(reference.end_of_generation))
     }
 }
 
-/// Loads each model's tokenizer once for all tests.
+/// Loads each model's tokenizer once for all tests. A missing model file is an error naming the command that
+/// fetches or makes it (``RealModels``), never a skip.
 final class TokenizerCache: @unchecked Sendable {
     private let lock = NSLock()
     private var loaded: [String: any GGUFVocabularyTokenizer] = [:]
 
-    func tokenizer(_ relativePath: String) throws -> (any GGUFVocabularyTokenizer)? {
-        guard let path = CachedModels.path(relativePath) else { return nil }
+    func tokenizer(_ relativePath: String) throws -> any GGUFVocabularyTokenizer {
+        let path = try RealModels.path(relativePath)
         lock.lock()
         defer { lock.unlock() }
         if let tokenizer = loaded[path] { return tokenizer }
@@ -148,7 +126,7 @@ struct TokenizerSpeedTests {
 
     @Test(arguments: ["SmolLM2-135M-Instruct.Q4_1.gguf", "gemma-3-270m-q4_k_m.gguf"])
     func kilobytesTokenizeInMilliseconds(_ file: String) throws {
-        guard let tokenizer = try TokenizerParityTests.cache.tokenizer(file) else { return }
+        let tokenizer = try TokenizerParityTests.cache.tokenizer(file)
         let clock = ContinuousClock()
         var ids: [TokenID] = []
         let elapsed = clock.measure { ids = tokenizer.encode(Self.text, addBOS: true, parseSpecial: true) }
@@ -168,7 +146,7 @@ struct TokenizerRandomTextTests {
 
     @Test(arguments: ["SmolLM2-135M-Instruct.Q4_1.gguf", "gemma-3-270m-q4_k_m.gguf"])
     func randomTextRoundTripsAndStreamsExactly(_ file: String) throws {
-        guard let tokenizer = try TokenizerParityTests.cache.tokenizer(file) else { return }
+        let tokenizer = try TokenizerParityTests.cache.tokenizer(file)
         var generator = SplitMix64(seed: 42)
         for _ in 0 ..< 200 {
             let length = Int(generator.next() % 40)

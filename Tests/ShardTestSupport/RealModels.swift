@@ -62,6 +62,8 @@ public enum RealModels {
             return "scripts/fetch-models.sh smollm2"
         case "gemma-3-270m-q4_k_m.gguf":
             return "scripts/fetch-models.sh gemma3"
+        case _ where fileName.hasPrefix("vocab/"):
+            return "scripts/fetch-models.sh smollm2 && \"$(scripts/model-tools-venv.sh)\" scripts/reference/make_vocab_ggufs.py"
         case _ where fileName.hasPrefix("synthetic-"):
             return "scripts/fetch-models.sh smollm2 && \"$(scripts/model-tools-venv.sh)\" scripts/make-synthetic-models.py"
         case _ where fileName.hasPrefix(smolPrefix) && fileName.hasSuffix(".gguf"):
