@@ -52,6 +52,12 @@ struct AutomaticVocabularyTests {
         defer { sidecar.stop() }
         let automatic = try await ShardClientTests.load(sidecar)
         #expect(automatic.tokenizerName.hasPrefix("gguf-vocab:"))
+        let (_, models) = try ShardClientTests.json(sidecar, "/models")
+        guard case let .array(entries)? = models["models"], let special = entries.first?["special_tokens"] else {
+            Issue.record("no models"); return
+        }
+        #expect(special["eog"] == .array([.int(0), .int(2), .int(4)]))
+        #expect(special["eos"]?["text"]?.stringValue == "<|im_end|>")
         let prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
         var text = "", completion: Completion?
         for try await event in automatic.events(prompt, maxNewTokens: 16) {

@@ -53,13 +53,18 @@ struct ModelService: Sendable {
         ])
     }
 
-    /// The ids (and texts) of the special tokens clients may need: beginning and end of sequence.
+    /// The ids (and texts) of the special tokens clients may need: beginning and end of sequence, and every id that
+    /// ends a generation (`eog`, sorted). A GGUF vocabulary gives the tokens' own text (`<|im_end|>`); other
+    /// tokenizers their decoded text.
     private var specialTokensJSON: JSONValue {
         var tokens: [String: JSONValue] = [:]
+        let vocabulary = (tokenizer as? any GGUFVocabularyTokenizer)?.vocabulary
         for (name, id) in [("bos", tokenizer.bosTokenID), ("eos", tokenizer.eosTokenID)] {
             guard let id else { continue }
-            tokens[name] = .object(["id": .int(Int64(id)), "text": .string((try? tokenizer.decode([id])) ?? "")])
+            let text = vocabulary.map { $0.tokens[Int(id)] } ?? (try? tokenizer.decode([id])) ?? ""
+            tokens[name] = .object(["id": .int(Int64(id)), "text": .string(text)])
         }
+        tokens["eog"] = .array(endOfGeneration.sorted().map { .int(Int64($0)) })
         return .object(tokens)
     }
 }
