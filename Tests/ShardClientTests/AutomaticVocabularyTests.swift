@@ -64,7 +64,6 @@ struct AutomaticVocabularyTests {
             switch event {
             case let .token(piece): text += piece.text
             case let .done(done): completion = done
-            default: break
             }
         }
         // The special-token text became single tokens (16 prompt tokens, as llama.cpp), and the reply ended on
