@@ -65,7 +65,7 @@ let package = Package(
 
         .target(
             name: "ShardSidecarCore",
-            dependencies: ["ShardProtocol", "ShardEngine", "ShardTokenizers", "ShardNetworking",
+            dependencies: ["ShardProtocol", "ShardEngine", "ShardTokenizers", "ShardNetworking", "ShardChat",
                            .product(name: "Crypto", package: "swift-crypto")],
             path: "Sidecar/ShardSidecarCore"
         ),

@@ -28,8 +28,10 @@ struct ModelService: Sendable {
         hyperparameters = bundle.hyperparameters
         info = ModelInfo(gguf: bundle.gguf, hyperparameters: bundle.hyperparameters)
         tokenizer = bundle.tokenizer
-        resolver = PromptResolver(tokenizer: bundle.tokenizer, addsBOS: bundle.addsBOS,
-                                  contextLength: bundle.hyperparameters.contextLength)
+        resolver = PromptResolver(
+            tokenizer: bundle.tokenizer, addsBOS: bundle.addsBOS, contextLength: bundle.hyperparameters.contextLength,
+            chat: ChatPromptRenderer.availability(gguf: bundle.gguf, architecture: bundle.hyperparameters.architecture,
+                                                  tokenizer: bundle.tokenizer))
         tokenizerModelData = (bundle.tokenizer as? SentencePieceTokenizer)?.modelData
         vocabularyData = (bundle.tokenizer as? any GGUFVocabularyTokenizer)?.vocabulary.serialized()
         endOfGeneration = bundle.tokenizer.endOfGenerationIDs
@@ -49,8 +51,14 @@ struct ModelService: Sendable {
             "vocab_size": .int(Int64(hyperparameters.vocabularySize)), "layers": .int(Int64(hyperparameters.blockCount)),
             "sha256": .string(sha256), "architecture": .string(info.architecture),
             "parameters": .int(Int64(info.parameterCount)), "quantization": .string(info.quantization),
-            "special_tokens": specialTokensJSON,
+            "special_tokens": specialTokensJSON, "chat_template": chatTemplateJSON,
         ])
+    }
+
+    /// The chat template's family and source, or null when the model cannot chat.
+    private var chatTemplateJSON: JSONValue {
+        guard case let .available(renderer) = resolver.chat else { return .null }
+        return renderer.json
     }
 
     /// The ids (and texts) of the special tokens clients may need: beginning and end of sequence, and every id that

@@ -14,12 +14,16 @@ struct PromptResolver: Sendable {
     let wireTokenizer: String
     let addsBOS: Bool
     let contextLength: Int
+    /// Renders `messages`; without a template, requests with messages fail with its reason.
+    let chat: ChatPromptRenderer.Availability
 
-    init(tokenizer: any Tokenizer, addsBOS: Bool, contextLength: Int) {
+    init(tokenizer: any Tokenizer, addsBOS: Bool, contextLength: Int,
+         chat: ChatPromptRenderer.Availability = .unavailable("the model has no chat template")) {
         self.tokenizer = tokenizer
         self.wireTokenizer = Self.wireName(of: tokenizer)
         self.addsBOS = addsBOS
         self.contextLength = contextLength
+        self.chat = chat
     }
 
     /// The `tokenizer` wire name of `tokenizer`.
@@ -34,7 +38,14 @@ struct PromptResolver: Sendable {
     func resolve(_ request: GenerationRequest) throws(ProtocolError) -> [TokenID] {
         let ids = request.inputTokenIDs ?? []
         let ids32: [TokenID]
-        if !ids.isEmpty, request.tokenizer == wireTokenizer {
+        if let messages = request.messages {
+            guard case let .available(renderer) = chat else {
+                if case let .unavailable(reason) = chat { throw .invalid("messages", reason) }
+                throw .invalid("messages", "the model cannot chat")
+            }
+            // As llama-cpp-python's chat completion: special tokens parsed, no BOS added (templates write it).
+            ids32 = tokenizer.encode(try renderer.render(messages), addBOS: false, parseSpecial: true)
+        } else if !ids.isEmpty, request.tokenizer == wireTokenizer {
             ids32 = try checked(ids)
         } else if let prompt = request.prompt, !prompt.isEmpty {
             ids32 = tokenizer.encode(prompt, addBOS: addsBOS)
