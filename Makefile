@@ -46,10 +46,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## test: the test command (unit tests, tests against llama.cpp's reference outputs, executable tests).
+## test: the test command (unit tests, tests against llama.cpp's reference outputs on real models, executable
+## tests). Release build with testing enabled: the real-model tests run the engine, which a debug build makes
+## ten times slower (C kernels at -O0).
+TEST_FLAGS := -c release -Xswiftc -enable-testing
 test: test-deps models
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build
 
 ## demo: start the embedded sidecar, stream scripture-like text through the Swift SDK, stop the sidecar.
 demo: release
