@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${SHARD_DEMO_PORT:-9092}"
-QUESTION="${SHARD_DEMO_QUESTION:-What is the capital of France?}"
+QUESTION="${SHARD_DEMO_QUESTION:-What is the capital city of France? Answer in one word.}"
 BIN=.build/release
 LOG=.build/demo-chat-sidecar.log
 OUT=.build/demo-chat-sidecar.out

@@ -1,0 +1,61 @@
+import Foundation
+import ShardNetworking
+import ShardProtocol
+import ShardTestSupport
+import Testing
+
+/// A real model (SmolLM2-135M-Instruct) served by real processes: peers holding layer ranges give the tokens of
+/// `shard-sidecar complete`, and a chat request ends at the end-of-turn token with the reply the engine gives the
+/// rendered prompt, which is llama.cpp's chat completion.
+@Suite("Serving a real model", .serialized, .timeLimit(.minutes(5)))
+struct RealModelServingTests {
+    static let question = "What is the capital city of France? Answer in one word."
+
+    static func model() throws -> String { try RealModels.path("SmolLM2-135M-Instruct.Q4_1.gguf") }
+
+    @Test func peersHoldingLayerRangesGiveTheTokensOfComplete() async throws {
+        let model = try Self.model()
+        let prompt = "The capital of France is"
+        let expected = try completeReference(model: ["--model", model], prompt: prompt, maxNewTokens: 24)
+        let first = try SidecarProcess(["peer", "--model", model, "--layers", "0:11", "--port", "0"])
+        let second = try SidecarProcess(["peer", "--model", model, "--layers", "11:30", "--port", "0"])
+        defer { first.stop(); second.stop() }
+        let sidecar = try SidecarProcess(["serve", "--model", model, "--local-shards", "0", "--port", "0",
+                                          "--peer", "ws://127.0.0.1:\(first.port)/peer",
+                                          "--peer", "ws://127.0.0.1:\(second.port)/peer"])
+        defer { sidecar.stop() }
+        let client = SidecarClient(port: sidecar.port)
+        try client.waitUntilReady()
+        let body = requestBody(prompt, maxNewTokens: 24)
+        let polled = try client.generateByPolling(body)
+        let streamed = try await client.generateByWebSocket(body)
+        #expect(!expected.isEmpty)
+        #expect(polled.text == expected)
+        #expect(streamed.text == expected)
+    }
+
+    @Test func aChatReplyEndsAtTheEndOfTurnToken() async throws {
+        let model = try Self.model()
+        let sidecar = try SidecarProcess(["serve", "--model", model, "--local-shards", "2", "--port", "0"])
+        defer { sidecar.stop() }
+        let client = SidecarClient(port: sidecar.port)
+        try client.waitUntilReady()
+        let messages: JSONValue = .array([.object(["role": .string("user"),
+                                                   "content": .string(Self.question)])])
+        let body: [String: JSONValue] = ["messages": messages, "max_new_tokens": .int(96)]
+        let streamed = try await client.generateByWebSocket(body)
+        var polledBody = body
+        polledBody["request_id"] = .string("chat-poll")
+        let polled = try client.generateByPolling(polledBody)
+        #expect(streamed.finishReason == "eos", "the reply ends at <|im_end|>, not at the length limit")
+        // llama-cpp-python 0.3.36's create_chat_completion on the same file, greedy, gives exactly this reply.
+        #expect(streamed.text == "The capital city of France is Paris.")
+        #expect(!streamed.text.contains("<|im_end|>"))
+        #expect(polled.text == streamed.text)
+        // The same prompt, rendered by the template as llama.cpp renders it, through `complete`.
+        let rendered = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face"
+            + "<|im_end|>\n<|im_start|>user\n\(Self.question)<|im_end|>\n<|im_start|>assistant\n"
+        let expected = try completeReference(model: ["--model", model], prompt: rendered, maxNewTokens: 96)
+        #expect(streamed.text == expected)
+    }
+}
