@@ -75,7 +75,7 @@ extension GenerationRequest {
         guard case let .object(fields) = value else {
             throw ProtocolError(status: 400, code: "invalid_json", message: "the body must be a JSON object")
         }
-        var reader = FieldReader(fields: fields)
+        let reader = FieldReader(fields: fields)
         var request = GenerationRequest()
         if let text = try reader.string("request_id") {
             guard let id = RequestID(text) else {

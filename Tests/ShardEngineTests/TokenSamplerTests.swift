@@ -55,6 +55,13 @@ struct TokenSamplerTests {
         #expect(sampler.sample(logits: Self.logits[...], generatedCount: 2, endOfSequence: 5) == 5)
     }
 
+    @Test func minTokensSuppressesEveryEndOfGenerationToken() {
+        let sampler = TokenSampler(parameters: SamplingParameters(minTokens: 1))
+        // 5 (EOS) and 6 (an end-of-turn token) both end a generation: the best other token is 1.
+        #expect(sampler.sample(logits: Self.logits[...], generatedCount: 0, endOfGeneration: [5, 6]) == 1)
+        #expect(sampler.sample(logits: Self.logits[...], generatedCount: 1, endOfGeneration: [5, 6]) == 5)
+    }
+
     @Test func frequenciesFollowTheSoftmax() {
         let tokens = run(SamplingParameters(temperature: 1, seed: 99), steps: 4000)
         let share5 = Double(tokens.filter { $0 == 5 }.count) / 4000

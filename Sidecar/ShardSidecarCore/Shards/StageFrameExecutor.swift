@@ -9,15 +9,18 @@ import ShardTokenizers
 public struct StageFrameExecutor: Sendable {
     /// The stage that computes.
     public let stage: LlamaStage
-    /// End-of-sequence id of the model (for `min_tokens`).
-    public let endOfSequence: TokenID?
+    /// Ids that end a generation (EOS and end-of-turn tokens of the model's vocabulary): never sampled before
+    /// `min_tokens`.
+    public let endOfGeneration: Set<TokenID>
     /// Payload type of hidden states this executor sends.
     public let hiddenType: PeerFrame.DType
 
     /// Wraps `stage`.
     public init(stage: LlamaStage, hiddenType: PeerFrame.DType = .f32) {
         self.stage = stage
-        self.endOfSequence = stage.model.metadata["tokenizer.ggml.eos_token_id"]?.intValue.map(TokenID.init)
+        let eos = stage.model.metadata["tokenizer.ggml.eos_token_id"]?.intValue.map(TokenID.init)
+        self.endOfGeneration = (try? ModelBundle.embeddedTokenizer(of: stage.model))?.endOfGenerationIDs
+            ?? eos.map { [$0] } ?? []
         self.hiddenType = hiddenType
     }
 
@@ -57,7 +60,7 @@ public struct StageFrameExecutor: Sendable {
                     temperature: record.temperature, topK: Int(record.topK), topP: record.topP, seed: record.seed,
                     minTokens: Int(record.minTokens)))
                 return sampler.sample(logits: logits.row(index), generatedCount: Int(record.generatedCount),
-                                      endOfSequence: endOfSequence)
+                                      endOfGeneration: endOfGeneration)
             }
             return PeerFrame(kind: .sampled, dtype: .tokens, step: frame.step, slices: frame.slices, tokens: tokens)
         }

@@ -68,7 +68,7 @@ public struct TextGenerator: Sendable {
         while generated < maxNewTokens {
             let logits = try pipeline.forward(slices: [slice], tokens: input)
             let token = sampler.sample(logits: logits.row(0), generatedCount: generated,
-                                       endOfSequence: tokenizer.eosTokenID)
+                                       endOfGeneration: tokenizer.endOfGenerationIDs)
             if generated == 0 { firstTokenAt = Date() }
             if tokenizer.endOfGenerationIDs.contains(token) { reason = .eos; break }
             generated += 1

@@ -25,9 +25,15 @@ public struct TokenSampler: Sendable {
     ///   - generatedCount: tokens generated so far; below `minTokens`, `endOfSequence` is never picked.
     ///   - endOfSequence: the end-of-sequence id, if any.
     public func sample(logits: ArraySlice<Float>, generatedCount: Int, endOfSequence: TokenID?) -> TokenID {
+        sample(logits: logits, generatedCount: generatedCount, endOfGeneration: endOfSequence.map { [$0] } ?? [])
+    }
+
+    /// Picks the next token; below `minTokens` generated tokens, no id of `endOfGeneration` (EOS, end-of-turn
+    /// tokens) is picked.
+    public func sample(logits: ArraySlice<Float>, generatedCount: Int, endOfGeneration: Set<TokenID>) -> TokenID {
         var scores = Array(logits)
-        if generatedCount < parameters.minTokens, let eos = endOfSequence, Int(eos) < scores.count {
-            scores[Int(eos)] = -.infinity
+        if generatedCount < parameters.minTokens {
+            for id in endOfGeneration where id >= 0 && Int(id) < scores.count { scores[Int(id)] = -.infinity }
         }
         var random = SplitMix64(seed: seed &+ UInt64(truncatingIfNeeded: generatedCount) &* SplitMix64.increment)
         let draw = random.nextUnitInterval()
