@@ -6,7 +6,6 @@ DEBIAN_PACKAGES := pkg-config libwebsockets-dev libcurl4-openssl-dev libsentence
 # `make models` makes a venv (python3-venv) for the model generators.
 TEST_PACKAGES := python3-websockets python3-venv
 FIXTURE := Fixtures/kjv-tiny
-BENCH_VENV := .venv-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps test-deps install-packages models references build release test demo demo-chat serve bench-engine clean
@@ -67,7 +66,7 @@ serve: release
 	.build/release/shard-sidecar
 
 ## bench-engine: release-build engine benchmark next to llama.cpp on the same files and thread count.
-bench-engine: release
+bench-engine: release models
 	@bash Benchmarks/run-engine-bench.sh
 
 clean:

@@ -4,15 +4,17 @@
 # Run from the repository root by `make bench-engine`, after
 # `swift build -c release` has built .build/release/ShardEngineBenchmark.
 #
-# 1. ensures the virtualenv .venv-bench holds llama-cpp-python, gguf, numpy
-#    (installs what is missing; if llama-cpp-python cannot be installed, our
-#    engine still runs, alone);
-# 2. writes the ~100 M-parameter synthetic models into .build-bench/;
+# 1. ensures the llama.cpp venv (scripts/llama-venv.sh: llama-cpp-python, gguf,
+#    numpy, cached outside the repository; if it cannot be made, our engine
+#    still runs, alone);
+# 2. writes the ~100 M-parameter synthetic models into .build-bench/ and adds
+#    the real models of the model cache (SmolLM2 Q4_1/Q4_K_M/Q8_0, Gemma 3);
 # 3. for each model: llama.cpp -> .build-bench/<name>.llama.json, then
 #    ShardEngineBenchmark, which prints the side-by-side table.
 #
-# Environment: BENCH_THREADS (2), BENCH_PYTHON (python3 used to create the venv),
-# BENCH_ENGINE (the engine benchmark binary).
+# Environment: BENCH_THREADS (2), BENCH_PYTHON (a python with llama_cpp, instead of the venv),
+# BENCH_ENGINE (the engine benchmark binary). Real models missing from the model cache are reported and
+# skipped: `make models` fetches and makes them.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,10 +24,8 @@ PREFILL=128
 DECODE=64
 BATCH=8
 REPEATS=3
-VENV=.venv-bench
 OUT=.build-bench
 ENGINE="${BENCH_ENGINE:-.build/release/ShardEngineBenchmark}"
-PY="$VENV/bin/python"
 
 mkdir -p "$OUT"
 
@@ -35,42 +35,27 @@ if [ ! -x "$ENGINE" ]; then
 fi
 
 # ---- 1. virtualenv ---------------------------------------------------------
+# The llama.cpp venv is shared with the reference scripts and cached outside the repository
+# (${SHARD_CACHE_DIR:-~/.cache/shard}/llama-venv); the first run builds llama.cpp from source (20+ minutes).
 llama_reason=""
-if [ ! -x "$PY" ]; then
-    echo "== creating $VENV"
-    if ! "${BENCH_PYTHON:-python3}" -m venv "$VENV"; then
-        llama_reason="could not create the virtualenv $VENV (is python3-venv installed?)"
-    fi
+PY=""
+if [ -n "${BENCH_PYTHON:-}" ]; then
+    PY="$BENCH_PYTHON"
+elif ! PY="$(scripts/llama-venv.sh 2>"$OUT/llama-venv.log")"; then
+    llama_reason="scripts/llama-venv.sh failed (see $OUT/llama-venv.log)"
+    PY=""
 fi
-
-have_py_module() { [ -x "$PY" ] && "$PY" -c "import $1" >/dev/null 2>&1; }
-
-if [ -z "$llama_reason" ]; then
-    missing=()
-    have_py_module numpy || missing+=(numpy)
-    have_py_module gguf || missing+=(gguf)
-    have_py_module sentencepiece || missing+=(sentencepiece)
-    if [ "${#missing[@]}" -gt 0 ]; then
-        echo "== pip install ${missing[*]}"
-        "$PY" -m pip install --quiet "${missing[@]}" || true
-    fi
-    if ! have_py_module llama_cpp; then
-        # Compiles llama.cpp from source (several minutes). GGML_NATIVE=ON so the
-        # CPU backend uses this machine's SIMD (AVX2 ...), as our -O build does.
-        echo "== pip install llama-cpp-python (builds llama.cpp from source; this takes a while)"
-        log="$OUT/pip-llama-cpp-python.log"
-        if ! CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=ON}" "$PY" -m pip install llama-cpp-python >"$log" 2>&1; then
-            llama_reason="pip install llama-cpp-python failed (last lines of $log):
-$(tail -n 5 "$log")"
-        fi
-    fi
-    if [ -z "$llama_reason" ] && ! have_py_module llama_cpp; then
-        llama_reason="the llama_cpp module does not import from $VENV: $("$PY" -c 'import llama_cpp' 2>&1 | tail -n 1)"
-    fi
+have_py_module() { [ -n "$PY" ] && "$PY" -c "import $1" >/dev/null 2>&1; }
+if [ -z "$llama_reason" ] && ! have_py_module llama_cpp; then
+    llama_reason="the llama_cpp module does not import from $PY"
 fi
 
 # ---- 2. synthetic models ---------------------------------------------------
 models=(Fixtures/kjv-tiny/model-f32.gguf Fixtures/kjv-tiny/model-q8_0.gguf)
+# Real models (fetched and made by `make models`): SmolLM2-135M as published (Q4_1) and re-quantized, Gemma 3 270M.
+MODEL_DIR="${SHARD_MODEL_DIR:-${SHARD_CACHE_DIR:-$HOME/.cache/shard}/models}"
+real_models=(SmolLM2-135M-Instruct.Q4_1.gguf SmolLM2-135M-Instruct.Q4_K_M.gguf SmolLM2-135M-Instruct.Q8_0.gguf
+             gemma-3-270m-q4_k_m.gguf)
 if have_py_module gguf && have_py_module numpy; then
     echo "== synthetic models"
     if "$PY" Benchmarks/make_synthetic_model.py "$OUT"; then
@@ -79,8 +64,10 @@ if have_py_module gguf && have_py_module numpy; then
         echo "warning: could not generate the synthetic models; benchmarking the fixture only" >&2
     fi
 else
-    echo "warning: gguf/numpy unavailable in $VENV; the synthetic models are skipped" >&2
+    echo "warning: gguf/numpy unavailable in $PY; the synthetic models are skipped" >&2
 fi
+
+for name in "${real_models[@]}"; do models+=("$MODEL_DIR/$name"); done
 
 if [ -n "$llama_reason" ]; then
     echo
