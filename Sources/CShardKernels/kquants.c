@@ -204,18 +204,23 @@ static float dot_block256(int type, const uint8_t *w, const uint8_t *x, int64_t 
     return s;
 }
 
-float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
     return dot_block256(SHARD_TYPE_Q2_K, w, x, blocks);
 }
-float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
     return dot_block256(SHARD_TYPE_Q3_K, w, x, blocks);
 }
-float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
     return dot_block256(SHARD_TYPE_Q4_K, w, x, blocks);
 }
-float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
     return dot_block256(SHARD_TYPE_Q5_K, w, x, blocks);
 }
-float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
     return dot_block256(SHARD_TYPE_Q6_K, w, x, blocks);
 }

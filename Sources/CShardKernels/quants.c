@@ -1,9 +1,10 @@
 // The 32-value block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): dequantization, Q8_1 activation quantization, and the
 // portable dot products.
 //
-// The portable dot products reproduce the AVX2 ones (quants_avx2.c) bit for bit: 8 float lanes, lane i of a
-// block takes the exact integer sum of values 4i..4i+3 (what maddubs + madd leave in int32 lane i), scaled by
-// the rounded product of the two block scales with one fma; the lanes are then summed by the fixed tree of
+// The portable dot products reproduce the AVX2 ones (quants_avx2.c, and matmul.c for Q8_0) bit for bit:
+// 8 float lanes, lane i of a block takes the exact integer sum of values 4i..4i+3 (what maddubs + madd leave in
+// int32 lane i), scaled by the rounded product of the two block scales with one fma (two sets of lanes for even
+// and odd blocks, added lane-wise at the end, except Q8_0); the lanes are then summed by the fixed tree of
 // `lanes_sum8`. Products use explicit `fmaf` so that no compiler contraction can make the paths differ.
 #include "quant_internal.h"
 
@@ -93,11 +94,18 @@ void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count
     uint8_t q8_0[BYTES_Q8_0];
     for (int64_t k = 0; k < count / QK; k++) {
         // The same quants and scale as Q8_0 (one code path, vector or not), plus s = d * sum(quants).
-        shard_quantize_row_q8_0(source + k * QK, q8_0, QK);
+        const float *x = source + k * QK;
+        shard_quantize_row_q8_0(x, q8_0, QK);
         uint8_t *b = blocks + k * BYTES_Q8_1;
         int sum = 0;
         for (int i = 0; i < QK; i++) sum += (int8_t)q8_0[2 + i];
-        const float d = load_half(q8_0);
+        // s uses the scale before its rounding to half precision, as llama.cpp's quantize_row_q8_1.
+        float amax = 0.0f;
+        for (int i = 0; i < QK; i++) {
+            const float a = fabsf(x[i]);
+            if (a > amax) amax = a;
+        }
+        const float d = amax / 127.0f;
         const uint16_t s = shard_f32_to_f16(d * (float)sum);
         memcpy(b, q8_0, 2);
         memcpy(b + 2, &s, 2);
@@ -116,37 +124,52 @@ static void accumulate_lanes(float lanes[8], float d, const int w[QK], const int
     }
 }
 
-/// Weights of `type` against Q8_0 (`x_bytes` 34) or Q8_1 (36) activations; `with_offset`: add the m * s terms.
-static float dot_block32(int type, const uint8_t *w, const uint8_t *x, int64_t blocks, int64_t x_bytes) {
+/// Weights of `type` against Q8_0 (`x_bytes` 34) or Q8_1 (36) activations (which add the m * s terms), with
+/// `chains` (1 or 2) sets of lanes and offset sums: block k goes to set k % chains; the sets are added at the end.
+static float dot_block32(int type, const uint8_t *w, const uint8_t *x, int64_t blocks, int64_t x_bytes,
+                         int chains) {
     const int64_t w_bytes = block32_bytes(type);
     const int x_quants = x_bytes == BYTES_Q8_1 ? 4 : 2;
-    float lanes[8] = {0};
-    float offsets = 0.0f;
+    float lanes[2][8] = {{0}};
+    float offsets[2] = {0.0f, 0.0f};
     int values[QK];
     for (int64_t k = 0; k < blocks; k++) {
         const uint8_t *wb = w + k * w_bytes, *xb = x + k * x_bytes;
+        const int chain = chains == 2 ? (int)(k & 1) : 0;
         float wd, wm;
         unpack_block32(type, wb, values, &wd, &wm);
         const float d = wd * load_half(xb);
-        accumulate_lanes(lanes, d, values, (const int8_t *)(xb + x_quants));
-        if (x_bytes == BYTES_Q8_1) offsets = fmaf(wm, load_half(xb + 2), offsets);
+        accumulate_lanes(lanes[chain], d, values, (const int8_t *)(xb + x_quants));
+        if (x_bytes == BYTES_Q8_1) offsets[chain] = fmaf(wm, load_half(xb + 2), offsets[chain]);
     }
-    const float sum = lanes_sum8(lanes);
-    return x_bytes == BYTES_Q8_1 ? sum + offsets : sum;
+    float sum;
+    if (chains == 2) {
+        float both[8];
+        for (int i = 0; i < 8; i++) both[i] = lanes[0][i] + lanes[1][i];
+        sum = lanes_sum8(both);
+    } else {
+        sum = lanes_sum8(lanes[0]);
+    }
+    return x_bytes == BYTES_Q8_1 ? sum + (offsets[0] + offsets[1]) : sum;
 }
 
-float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block32(SHARD_TYPE_Q4_0, w, x, blocks, BYTES_Q8_0);
+float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
+    return dot_block32(SHARD_TYPE_Q4_0, w, x, blocks, BYTES_Q8_0, 2);
 }
-float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block32(SHARD_TYPE_Q4_1, w, x, blocks, BYTES_Q8_1);
+float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
+    return dot_block32(SHARD_TYPE_Q4_1, w, x, blocks, BYTES_Q8_1, 2);
 }
-float shard_dot_q5_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block32(SHARD_TYPE_Q5_0, w, x, blocks, BYTES_Q8_0);
+float shard_dot_q5_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
+    return dot_block32(SHARD_TYPE_Q5_0, w, x, blocks, BYTES_Q8_0, 2);
 }
-float shard_dot_q5_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block32(SHARD_TYPE_Q5_1, w, x, blocks, BYTES_Q8_1);
+float shard_dot_q5_1_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
+    return dot_block32(SHARD_TYPE_Q5_1, w, x, blocks, BYTES_Q8_1, 2);
 }
-float shard_dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block32(SHARD_TYPE_Q8_0, w, x, blocks, BYTES_Q8_0);
+float shard_dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
+    (void)xs;
+    return dot_block32(SHARD_TYPE_Q8_0, w, x, blocks, BYTES_Q8_0, 1);  // as matmul.c's tiled kernel
 }
