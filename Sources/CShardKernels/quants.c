@@ -135,8 +135,25 @@ static float dot_block32(int type, const uint8_t *w, const uint8_t *x, int64_t b
     return x_bytes == BYTES_Q8_1 ? sum + offsets : sum;
 }
 
+/// Q4_0: llama.cpp's arithmetic for repacked Q4_0 weights (`q4_0_8x8`, ggml_gemv/gemm_q4_0_8x8_q8_0, what its x86
+/// CPU backend uses for Q4_0 matrices whose row count is a multiple of 8): per block the exact integer sum of all
+/// 32 products, then one float chain s = fma(float(sum), w.d * x.d, s), with no lanes and no horizontal sum.
+/// (The 8-lane order of `dot_block32` is that of ggml_vec_dot_q4_0_q8_0, which llama.cpp no longer uses there;
+/// the two differ by rounding only, but a rounding difference upstream of a Q8_0 activation quantization can flip
+/// a value that lies on a rounding midpoint, and those flips grow along the layers.)
 float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block32(SHARD_TYPE_Q4_0, w, x, blocks, BYTES_Q8_0);
+    float s = 0.0f;
+    int values[QK];
+    for (int64_t k = 0; k < blocks; k++) {
+        const uint8_t *wb = w + k * BYTES_Q4_0, *xb = x + k * BYTES_Q8_0;
+        float wd, wm;
+        unpack_block32(SHARD_TYPE_Q4_0, wb, values, &wd, &wm);
+        const int8_t *xq = (const int8_t *)(xb + 2);
+        int32_t sum = 0;
+        for (int i = 0; i < QK; i++) sum += values[i] * xq[i];
+        s = fmaf((float)sum, wd * load_half(xb), s);
+    }
+    return s;
 }
 float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     return dot_block32(SHARD_TYPE_Q4_1, w, x, blocks, BYTES_Q8_1);

@@ -29,6 +29,15 @@ AVX2_INLINE __m256 half_x8(const uint8_t *p) {
     return _mm256_cvtph_ps(_mm_set1_epi16((short)bits));
 }
 
+/// A half-precision value at `p` as a float (exact, the same value as `load_half`).
+AVX2_INLINE float half_f32(const uint8_t *p) {
+    uint16_t bits;
+    memcpy(&bits, p, 2);
+    return _cvtsh_ss(bits);
+}
+
+AVX2_INLINE __m256i load_x(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
 /// 16 bytes of nibbles to 32 bytes in value order: low nibbles (values 0..15), then high nibbles (16..31).
 AVX2_INLINE __m256i nibbles_32(const uint8_t *qs) {
     const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
@@ -59,29 +68,32 @@ AVX2_INLINE __m256i dot_unsigned(__m256i w, __m256i x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
 }
 
-/// A half-precision value at `p` as a float (exact, the same value as `load_half`).
-AVX2_INLINE float half_f32(const uint8_t *p) {
-    uint16_t bits;
-    memcpy(&bits, p, 2);
-    return _cvtsh_ss(bits);
-}
-
-AVX2_INLINE __m256i load_x(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
-
 /// One block's contribution: lanes = fma(w.d * x.d, float(q), lanes).
 AVX2_INLINE __m256 accumulate(__m256 lanes, const uint8_t *wd, const uint8_t *xd, __m256i q) {
     const __m256 d = _mm256_mul_ps(half_x8(wd), half_x8(xd));
     return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(q), lanes);
 }
 
+/// The exact sum of 8 int32 lanes.
+AVX2_INLINE int32_t hsum_i32_8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/// Q4_0 follows llama.cpp's x86 arithmetic for Q4_0 weights, which it repacks to `q4_0_8x8` and multiplies with
+/// ggml_gemv/gemm_q4_0_8x8_q8_0: per block the exact integer sum of all 32 products, then one float chain
+/// s = fma(float(sum), w.d * x.d, s) and no horizontal float sum (see quants.c).
 AVX2_FN float shard_dot_q4_0_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    __m256 lanes = _mm256_setzero_ps();
+    float s = 0.0f;
     for (int64_t k = 0; k < blocks; k++) {
         const uint8_t *wb = w + k * BYTES_Q4_0, *xb = x + k * BYTES_Q8_0;
         const __m256i q = _mm256_sub_epi8(nibbles_32(wb + 2), _mm256_set1_epi8(8));
-        lanes = accumulate(lanes, wb, xb, dot_signed(q, load_x(xb + 2)));
+        const int32_t sum = hsum_i32_8(dot_signed(q, load_x(xb + 2)));
+        s = fmaf((float)sum, half_f32(wb) * half_f32(xb), s);
     }
-    return hsum8(lanes);
+    return s;
 }
 
 AVX2_FN float shard_dot_q5_0_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
