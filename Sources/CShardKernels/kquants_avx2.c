@@ -122,7 +122,7 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
     const __m256i low_mask = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
     const int64_t bytes = has_high ? BYTES_Q5_K : BYTES_Q4_K;
     const int qs_offset = has_high ? Q5K_QS : Q4K_QS;
-    float s = 0.0f;
+    float s = 0.0f, m = 0.0f;
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *wb = w + n * bytes, *xb = x + n * BYTES_Q8_K;
         const uint8_t *xq = xb + Q8K_QS;
@@ -148,9 +148,17 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
             const __m256i ph = chunk_unsigned(hi, xq + 64 * c + 32, _mm256_set1_epi16((short)sc[2 * c + 1]));
             acc = _mm256_add_epi32(acc, _mm256_add_epi32(pl, ph));
         }
-        s = combine(s, half_f32(wb), half_f32(wb + 2), 1, xb, hsum_i32(acc), summ);
+        if (has_high) {
+            s = combine(s, half_f32(wb), half_f32(wb + 2), 1, xb, hsum_i32(acc), summ);
+        } else {
+            // Q4_K: the two chains of llama.cpp's repacked q4_K_8x8 kernels (see shard_dot_q4_k_scalar).
+            float xd;
+            memcpy(&xd, xb + Q8K_D, 4);
+            s = fmaf((float)hsum_i32(acc), half_f32(wb) * xd, s);
+            m = fmaf((float)summ, half_f32(wb + 2) * xd, m);
+        }
     }
-    return s;
+    return has_high ? s : s - m;
 }
 
 AVX2_FN float shard_dot_q4_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
