@@ -97,8 +97,13 @@ void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count
         uint8_t *b = blocks + k * BYTES_Q8_1;
         int sum = 0;
         for (int i = 0; i < QK; i++) sum += (int8_t)q8_0[2 + i];
-        const float d = load_half(q8_0);
-        const uint16_t s = shard_f32_to_f16(d * (float)sum);
+        // s from the unrounded scale max|x| / 127, as llama.cpp's quantize_row_q8_1 (not from the half-precision d).
+        float amax = 0.0f;
+        for (int i = 0; i < QK; i++) {
+            const float a = fabsf(source[k * QK + i]);
+            if (a > amax) amax = a;
+        }
+        const uint16_t s = shard_f32_to_f16(amax / 127.0f * (float)sum);
         memcpy(b, q8_0, 2);
         memcpy(b + 2, &s, 2);
         memcpy(b + 4, q8_0 + 2, QK);
