@@ -17,7 +17,7 @@ void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count,
 /// argument, scaled by 2^n (`_mm512_scalef_ps`); |n| > 192 gives 0 or infinity. The same fmas one value at a time
 /// give the same bits on any machine. (libm's expf differs from it in the last bit now and then, and one such bit
 /// upstream of a Q8_0 activation quantization can flip a value that lies on a rounding midpoint.)
-static float ggml_expf(float x) {
+float shard_expf_ggml(float x) {
     const float r = 0x1.8p23f;
     const float z = fmaf(x, 0x1.715476p+0f, r);
     const float n = z - r;
@@ -33,7 +33,7 @@ void shard_silu_mul(float *gate, const float *up, int64_t count) {
     for (int64_t i = 0; i < count; i++) {
         const float g = gate[i];
         // ggml_v_silu: x / (1 + exp(0 - x)), then times up (ggml_vec_swiglu_f32).
-        gate[i] = g / (1.0f + ggml_expf(0.0f - g)) * up[i];
+        gate[i] = g / (1.0f + shard_expf_ggml(0.0f - g)) * up[i];
     }
 }
 

@@ -106,6 +106,10 @@ void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count,
 /// gate[i] = silu(gate[i]) * up[i].
 void shard_silu_mul(float *gate, const float *up, int64_t count);
 
+/// exp(x) with the arithmetic of ggml's vectorized ggml_v_expf (llama.cpp's x86 AVX-512 build), the same bits on any
+/// machine; used by SiLU and the attention softmax.
+float shard_expf_ggml(float x);
+
 /// y[i] += x[i].
 void shard_add(float *y, const float *x, int64_t count);
 
