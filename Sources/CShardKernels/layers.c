@@ -18,8 +18,9 @@ void shard_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int6
             const int64_t a = neox ? i : 2 * i;
             const int64_t b = neox ? i + half : 2 * i + 1;
             const float x0 = v[a], x1 = v[b];
-            v[a] = x0 * c - x1 * s;
-            v[b] = x0 * s + x1 * c;
+            // The contractions llama.cpp's x86 build makes of x0*c - x1*s and x0*s + x1*c (ggml rotate_pairs).
+            v[a] = fmaf(x0, c, -(x1 * s));
+            v[b] = fmaf(x0, s, x1 * c);
             theta *= theta_scale;
         }
     }
