@@ -80,8 +80,13 @@ static float dot_f32_ggml(const float *x, const float *y, int64_t n) {
 // The arithmetic is that of llama.cpp's CPU attention without flash attention (F32 KV cache, x86 AVX-512 build), so
 // that the result has the same bits: scores by ggml_vec_dot_f32, then times `scale`; the softmax of
 // ggml_vec_soft_max_f32 (exp by `shard_expf_ggml`, the sum in double of the `reduce16` sums of 16 cache cells at a
-// time) scaled by the float 1 / sum; the output as llamafile's tinyBLAS sgemm computes it (16 lanes, cache cell p
-// in lane p % 16 by fma in cell order, then `reduce16`) from the value column and the weights. Cache cell = position; positions outside [first, last] have weight 0 and add nothing.
+// time) scaled by the float 1 / sum; the output by ggml_vec_dot_f32 over the cache cells of the value column and the
+// weights. Cache cell = position; positions outside [first, last] have weight 0 and add nothing.
+//
+// llama.cpp itself is not batch-invariant here: it multiplies V by the softmax with ggml_vec_dot_f32 only when it
+// evaluates one token; for two or more it uses llamafile's sgemm (16 lanes, cell p in lane p % 16, one fma chain
+// per lane, then `reduce16`), which differs in the last bits once a row has more than 16 cells. We compute every row
+// one way, the one-token (decoding) way.
 void shard_attention_range(const float *query, const float *keys, const float *values, int64_t first,
                            int64_t last, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
                            float *scores, float *output) {
@@ -109,9 +114,17 @@ void shard_attention_range(const float *query, const float *keys, const float *v
         for (int64_t p = first; p <= last; p++) scores[p] = scores[p] * inverse;
         float *out = output + h * head_dim;
         for (int64_t i = 0; i < head_dim; i++) {
-            float acc[16] = {0};
-            for (int64_t p = first; p <= last; p++) acc[p % 16] = fmaf(values[p * kv_width + kv + i], scores[p], acc[p % 16]);
-            out[i] = reduce16(acc);
+            float acc[4][16] = {{0}};
+            for (int64_t p = first; p <= last; p++) {
+                float *a = &acc[(p % 64) / 16][p % 16];
+                *a = fmaf(values[p * kv_width + kv + i], scores[p], *a);
+            }
+            for (int l = 0; l < 16; l++) {
+                acc[0][l] = acc[0][l] + acc[2][l];
+                acc[1][l] = acc[1][l] + acc[3][l];
+            }
+            for (int l = 0; l < 16; l++) acc[0][l] = acc[0][l] + acc[1][l];
+            out[i] = reduce16(acc[0]);
         }
     }
 }
