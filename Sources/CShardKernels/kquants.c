@@ -204,8 +204,27 @@ static float dot_block256(int type, const uint8_t *w, const uint8_t *x, int64_t 
     return s;
 }
 
+/// Q2_K: llama.cpp's arithmetic for repacked Q2_K weights (`q2_K_8x8`, as Q4_K): the exact integers per block, two
+/// float chains s = fma(float(sumi), d * x.d, s) and m = fma(float(summ), dmin * x.d, m), and the result s - m.
 float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block256(SHARD_TYPE_Q2_K, w, x, blocks);
+    float s = 0.0f, m = 0.0f;
+    kblock k;
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *xb = x + n * BYTES_Q8_K;
+        unpack_block256(SHARD_TYPE_Q2_K, w + n * BYTES_Q2_K, &k);
+        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
+        int32_t sumi = 0, summ = 0;
+        for (int g = 0; g < 16; g++) {
+            int32_t group = 0;
+            for (int i = 16 * g; i < 16 * g + 16; i++) group += k.values[i] * xq[i];
+            sumi += k.scales[g] * group;
+            summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
+        }
+        const float xd = load_float(xb + Q8K_D);
+        s = fmaf((float)sumi, k.d * xd, s);
+        m = fmaf((float)summ, k.dmin * xd, m);
+    }
+    return s - m;
 }
 float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     return dot_block256(SHARD_TYPE_Q3_K, w, x, blocks);

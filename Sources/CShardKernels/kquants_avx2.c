@@ -70,7 +70,7 @@ AVX2_INLINE float combine(float s, float wd, float wdmin, int has_mins, const ui
 
 AVX2_FN float shard_dot_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     const __m256i three = _mm256_set1_epi8(3);
-    float s = 0.0f;
+    float s = 0.0f, m = 0.0f;
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *wb = w + n * BYTES_Q2_K, *xb = x + n * BYTES_Q8_K;
         const uint8_t *sc = wb + Q2K_SCALES, *xq = xb + Q8K_QS;
@@ -86,9 +86,13 @@ AVX2_FN float shard_dot_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
                                                            scale_pair(sc[g] & 0x0F, sc[g + 1] & 0x0F)));
             }
         }
-        s = combine(s, half_f32(wb + Q2K_D), half_f32(wb + Q2K_DMIN), 1, xb, hsum_i32(acc), summ);
+        // The two chains of llama.cpp's repacked q2_K_8x8 kernels (see shard_dot_q2_k_scalar).
+        float xd;
+        memcpy(&xd, xb + Q8K_D, 4);
+        s = fmaf((float)hsum_i32(acc), half_f32(wb + Q2K_D) * xd, s);
+        m = fmaf((float)summ, half_f32(wb + Q2K_DMIN) * xd, m);
     }
-    return s;
+    return s - m;
 }
 
 AVX2_FN float shard_dot_q3_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
