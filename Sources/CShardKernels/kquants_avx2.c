@@ -127,6 +127,7 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
     const int64_t bytes = has_high ? BYTES_Q5_K : BYTES_Q4_K;
     const int qs_offset = has_high ? Q5K_QS : Q4K_QS;
     float s = 0.0f, m = 0.0f;
+    __m256 lanes = _mm256_setzero_ps();
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *wb = w + n * bytes, *xb = x + n * BYTES_Q8_K;
         const uint8_t *xq = xb + Q8K_QS;
@@ -153,7 +154,11 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
             acc = _mm256_add_epi32(acc, _mm256_add_epi32(pl, ph));
         }
         if (has_high) {
-            s = combine(s, half_f32(wb), half_f32(wb + 2), 1, xb, hsum_i32(acc), summ);
+            // Q5_K: the lanes of ggml_vec_dot_q5_K_q8_K (see shard_dot_q5_k_scalar).
+            float xd;
+            memcpy(&xd, xb + Q8K_D, 4);
+            lanes = _mm256_fmadd_ps(_mm256_set1_ps(xd * half_f32(wb)), _mm256_cvtepi32_ps(acc), lanes);
+            m = fmaf(-xd * half_f32(wb + 2), (float)summ, m);
         } else {
             // Q4_K: the two chains of llama.cpp's repacked q4_K_8x8 kernels (see shard_dot_q4_k_scalar).
             float xd;
@@ -162,7 +167,14 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
             m = fmaf((float)summ, half_f32(wb + 2) * xd, m);
         }
     }
-    return has_high ? s : s - m;
+    if (has_high) {
+        // The fixed horizontal sum of `lanes_sum8`, then the mins.
+        __m128 lo = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps(lanes, 1));
+        lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+        lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+        return _mm_cvtss_f32(lo) + m;
+    }
+    return s - m;
 }
 
 AVX2_FN float shard_dot_q4_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
