@@ -5,16 +5,35 @@
 
 void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count, float eps) {
     double sum = 0.0;
-    for (int64_t i = 0; i < count; i++) sum += (double)x[i] * (double)x[i];
+    // The square rounded to float, then summed in double: ggml's rms_norm (a double product rounds differently).
+    for (int64_t i = 0; i < count; i++) sum += (double)(x[i] * x[i]);
     const float mean = (float)(sum / (double)count);
     const float scale = 1.0f / sqrtf(mean + eps);
     for (int64_t i = 0; i < count; i++) y[i] = x[i] * scale * weight[i];
 }
 
+/// exp(x) as ggml's vectorized `ggml_v_expf` computes it in llama.cpp's x86 AVX-512 build (ggml-cpu/vec.h, "adapted
+/// from arm limited optimized routine"), which its fused SwiGLU and softmax use: a degree-5 polynomial on the reduced
+/// argument, scaled by 2^n (`_mm512_scalef_ps`); |n| > 192 gives 0 or infinity. The same fmas one value at a time
+/// give the same bits on any machine. (libm's expf differs from it in the last bit now and then, and one such bit
+/// upstream of a Q8_0 activation quantization can flip a value that lies on a rounding midpoint.)
+float shard_expf_ggml(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r);
+    const float n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    if (fabsf(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                         fmaf(0x1.ffffecp-1f, b, 1.0f));
+    return ldexpf(j, (int)n);
+}
+
 void shard_silu_mul(float *gate, const float *up, int64_t count) {
     for (int64_t i = 0; i < count; i++) {
         const float g = gate[i];
-        gate[i] = g / (1.0f + expf(-g)) * up[i];
+        // ggml_v_silu: x / (1 + exp(0 - x)), then times up (ggml_vec_swiglu_f32).
+        gate[i] = g / (1.0f + shard_expf_ggml(0.0f - g)) * up[i];
     }
 }
 

@@ -204,23 +204,81 @@ static float dot_block256(int type, const uint8_t *w, const uint8_t *x, int64_t 
     return s;
 }
 
-float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block256(SHARD_TYPE_Q2_K, w, x, blocks);
+/// Q2_K: llama.cpp's arithmetic for repacked Q2_K weights (`q2_K_8x8`, as Q4_K): the exact integers per block, two
+/// float chains s = fma(float(sumi), d * x.d, s) and m = fma(float(summ), dmin * x.d, m), and the result s - m.
+float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    float s = 0.0f, m = 0.0f;
+    kblock k;
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *xb = x + n * BYTES_Q8_K;
+        unpack_block256(SHARD_TYPE_Q2_K, w + n * BYTES_Q2_K, &k);
+        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
+        int32_t sumi = 0, summ = 0;
+        for (int g = 0; g < 16; g++) {
+            int32_t group = 0;
+            for (int i = 16 * g; i < 16 * g + 16; i++) group += k.values[i] * xq[i];
+            sumi += k.scales[g] * group;
+            summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
+        }
+        const float xd = load_float(xb + Q8K_D);
+        s = fmaf((float)sumi, k.d * xd, s);
+        m = fmaf((float)summ, k.dmin * xd, m);
+    }
+    return s - m;
 }
-float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
+float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     return dot_block256(SHARD_TYPE_Q3_K, w, x, blocks);
 }
-float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block256(SHARD_TYPE_Q4_K, w, x, blocks);
+/// Q4_K: llama.cpp's arithmetic for repacked Q4_K weights (`q4_K_8x8`, ggml_gemv/gemm_q4_K_8x8_q8_K, what its x86
+/// CPU backend uses for Q4_K matrices whose row count is a multiple of 8): the same exact integers per block, but two
+/// float chains, s = fma(float(sumi), d * x.d, s) and m = fma(float(summ), dmin * x.d, m), and the result s - m.
+float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    float s = 0.0f, m = 0.0f;
+    kblock k;
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *xb = x + n * BYTES_Q8_K;
+        unpack_block256(SHARD_TYPE_Q4_K, w + n * BYTES_Q4_K, &k);
+        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
+        int32_t sumi = 0, summ = 0;
+        for (int g = 0; g < 16; g++) {
+            int32_t group = 0;
+            for (int i = 16 * g; i < 16 * g + 16; i++) group += k.values[i] * xq[i];
+            sumi += k.scales[g] * group;
+            summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
+        }
+        const float xd = load_float(xb + Q8K_D);
+        s = fmaf((float)sumi, k.d * xd, s);
+        m = fmaf((float)summ, k.dmin * xd, m);
+    }
+    return s - m;
 }
-float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block256(SHARD_TYPE_Q5_K, w, x, blocks);
+/// Q5_K: llama.cpp's x86 arithmetic (ggml_vec_dot_q5_K_q8_K, AVX2): 8 float lanes; per block, int32 lane i holds the
+/// exact sum over the 8 chunks of 32 values of scale * (the products of values 4i..4i+3 of the chunk), and
+/// lanes[i] = fma(x.d * d, float(lane), lanes[i]); the mins in one float chain m = fma(-(x.d * dmin), summ, m); the
+/// result `lanes_sum8` + m.
+float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    float lanes[8] = {0}, mins = 0.0f;
+    kblock k;
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *xb = x + n * BYTES_Q8_K;
+        unpack_block256(SHARD_TYPE_Q5_K, w + n * BYTES_Q5_K, &k);
+        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
+        int32_t sums[8] = {0}, summ = 0;
+        for (int c = 0; c < QKK / 32; c++)
+            for (int i = 0; i < 8; i++) {
+                const int first = 32 * c + 4 * i;
+                int32_t part = 0;
+                for (int j = first; j < first + 4; j++) part += k.values[j] * xq[j];
+                sums[i] += k.scales[first / 16] * part;
+            }
+        for (int g = 0; g < 16; g++) summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
+        const float xd = load_float(xb + Q8K_D);
+        const float d = xd * k.d, dmin = -xd * k.dmin;
+        for (int i = 0; i < 8; i++) lanes[i] = fmaf(d, (float)sums[i], lanes[i]);
+        mins = fmaf(dmin, (float)summ, mins);
+    }
+    return lanes_sum8(lanes) + mins;
 }
-float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
+float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     return dot_block256(SHARD_TYPE_Q6_K, w, x, blocks);
 }

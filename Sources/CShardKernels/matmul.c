@@ -45,7 +45,7 @@ static float dot_f32_scalar(const float *a, const float *b, int64_t n) {
 
 /// The portable Q8_0 product (quants.c), which reproduces the vector paths' per-element order bit for bit.
 static float dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return shard_dot_q8_0_scalar(w, x, 0, blocks);
+    return shard_dot_q8_0_scalar(w, x, blocks);
 }
 
 static void matmul_f32_scalar(const float *weights, int64_t n_in, const float *input, int64_t batch, float *output,

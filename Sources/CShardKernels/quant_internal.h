@@ -83,36 +83,33 @@ static inline void q3k_scales(const uint8_t *packed, int8_t scales[16]) {
     }
 }
 
-/// One output element: the dot product of a weight row of `blocks` blocks with an activation row. `scales`:
-/// the activation row's half-precision factors already converted to floats (Q8_0: d per block; Q8_1: d and s per
-/// block; unused for Q8_K, whose d is a float), which the vector paths read instead of converting them again for
-/// every weight row; the portable paths read the blocks themselves (the same values).
-typedef float (*quant_dot_fn)(const uint8_t *weights, const uint8_t *activations, const float *scales,
-                              int64_t blocks);
+/// One output element: the dot product of a weight row of `blocks` blocks with an activation row.
+typedef float (*quant_dot_fn)(const uint8_t *weights, const uint8_t *activations, int64_t blocks);
 
 // Portable paths (quants.c, kquants.c); each gives the same bits as its AVX2 counterpart.
-float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q5_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q5_1_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
+float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q5_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q5_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
 
 #if defined(__x86_64__)
 // AVX2 + FMA + F16C paths (quants_avx2.c, kquants_avx2.c).
-float shard_dot_q4_0_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q4_1_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q5_0_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q5_1_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q2_k_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q3_k_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q4_k_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q5_k_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
-float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks);
+float shard_dot_q4_0_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q4_1_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q5_0_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q5_1_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q8_0_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q3_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q4_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q5_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
 #endif
 
 // Dequantization and activation quantization of each block family.

@@ -6,8 +6,6 @@
 // each weight row once and dots it with every batch row while it is in cache.
 #include "quant_internal.h"
 
-#include <stdlib.h>
-
 int64_t shard_block_values(int type) {
     switch (type) {
     case SHARD_TYPE_F32: case SHARD_TYPE_F16: case SHARD_TYPE_BF16: return 1;
@@ -128,7 +126,6 @@ int shard_quantized_uses_simd(void) {
 #endif
 }
 
-/// The AVX2 dot product of `type`, or the portable one on machines without AVX2.
 static quant_dot_fn simd_dot(int type) {
 #if defined(__x86_64__)
     if (!shard_quantized_uses_simd()) return portable_dot(type);
@@ -137,7 +134,7 @@ static quant_dot_fn simd_dot(int type) {
     case SHARD_TYPE_Q4_1: return shard_dot_q4_1_avx2;
     case SHARD_TYPE_Q5_0: return shard_dot_q5_0_avx2;
     case SHARD_TYPE_Q5_1: return shard_dot_q5_1_avx2;
-    // Q8_0 runs on matmul.c's tiled kernel (see shard_matmul_quantized).
+    case SHARD_TYPE_Q8_0: return shard_dot_q8_0_avx2;
     case SHARD_TYPE_Q2_K: return shard_dot_q2_k_avx2;
     case SHARD_TYPE_Q3_K: return shard_dot_q3_k_avx2;
     case SHARD_TYPE_Q4_K: return shard_dot_q4_k_avx2;
@@ -150,44 +147,21 @@ static quant_dot_fn simd_dot(int type) {
 #endif
 }
 
-/// The float scales `quant_dot_fn` takes for `rows` activation rows of `blocks` blocks of type `act`
-/// (Q8_0: d; Q8_1: d, s; none for Q8_K), or NULL when none are needed; `stack` holds `stack_count` floats.
-static float *activation_scales(int act, const uint8_t *x, int64_t x_row, int64_t rows, int64_t blocks,
-                                float *stack, int64_t stack_count) {
-    const int per_block = act == SHARD_TYPE_Q8_0 ? 1 : act == SHARD_TYPE_Q8_1 ? 2 : 0;
-    const int64_t count = rows * blocks * per_block;
-    if (count == 0) return NULL;
-    float *scales = count <= stack_count ? stack : (float *)malloc((size_t)count * sizeof(float));
-    if (!scales) abort();  // no fallback that would change results
-    const int64_t block_bytes = act == SHARD_TYPE_Q8_0 ? BYTES_Q8_0 : BYTES_Q8_1;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t k = 0; k < blocks; k++)
-            for (int j = 0; j < per_block; j++)
-                scales[(r * blocks + k) * per_block + j] = load_half(x + r * x_row + k * block_bytes + 2 * j);
-    return scales;
-}
-
 static void matmul_with(quant_dot_fn dot, int type, const void *weights, int64_t n_in, const void *input,
                         int64_t batch, float *output, int64_t ldy, int64_t row_begin, int64_t row_end) {
     const int act = shard_activation_type(type);
     const int64_t w_row = shard_row_bytes(type, n_in), x_row = shard_row_bytes(act, n_in);
-    if (!dot || w_row < 0 || x_row < 0 || batch <= 0 || row_end <= row_begin) return;
+    if (!dot || w_row < 0 || x_row < 0) return;
     const int64_t blocks = n_in / shard_block_values(type);
     const uint8_t *w = (const uint8_t *)weights, *x = (const uint8_t *)input;
-    // Activation scales converted once per call, not once per weight row.
-    float stack[2048];
-    float *scales = activation_scales(act, x, x_row, batch, blocks, stack, 2048);
-    const int64_t per_row = act == SHARD_TYPE_Q8_0 ? blocks : act == SHARD_TYPE_Q8_1 ? 2 * blocks : 0;
     for (int64_t o = row_begin; o < row_end; o++)
-        for (int64_t b = 0; b < batch; b++)
-            output[b * ldy + o] = dot(w + o * w_row, x + b * x_row, scales ? scales + b * per_row : NULL, blocks);
-    if (scales != stack) free(scales);
+        for (int64_t b = 0; b < batch; b++) output[b * ldy + o] = dot(w + o * w_row, x + b * x_row, blocks);
 }
 
 void shard_matmul_quantized(int type, const void *weights, int64_t n_in, const void *input, int64_t batch,
                             float *output, int64_t ldy, int64_t row_begin, int64_t row_end) {
     if (type == SHARD_TYPE_Q8_0 && shard_quantized_uses_simd()) {
-        // The tiled Q8_0 kernel of matmul.c follows the per-element order of the portable Q8_0 product.
+        // The tiled Q8_0 kernel of matmul.c follows the same per-element order as shard_dot_q8_0_avx2.
         shard_matmul_q8_0(weights, n_in, input, batch, output, ldy, row_begin, row_end);
         return;
     }

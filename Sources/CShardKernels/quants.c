@@ -1,10 +1,9 @@
 // The 32-value block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): dequantization, Q8_1 activation quantization, and the
 // portable dot products.
 //
-// The portable dot products reproduce the AVX2 ones (quants_avx2.c, and matmul.c for Q8_0) bit for bit:
-// 8 float lanes, lane i of a block takes the exact integer sum of values 4i..4i+3 (what maddubs + madd leave in
-// int32 lane i), scaled by the rounded product of the two block scales with one fma (two sets of lanes for even
-// and odd blocks, added lane-wise at the end, except Q8_0); the lanes are then summed by the fixed tree of
+// The portable dot products reproduce the AVX2 ones (quants_avx2.c) bit for bit: 8 float lanes, lane i of a
+// block takes the exact integer sum of values 4i..4i+3 (what maddubs + madd leave in int32 lane i), scaled by
+// the rounded product of the two block scales with one fma; the lanes are then summed by the fixed tree of
 // `lanes_sum8`. Products use explicit `fmaf` so that no compiler contraction can make the paths differ.
 #include "quant_internal.h"
 
@@ -94,19 +93,17 @@ void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count
     uint8_t q8_0[BYTES_Q8_0];
     for (int64_t k = 0; k < count / QK; k++) {
         // The same quants and scale as Q8_0 (one code path, vector or not), plus s = d * sum(quants).
-        const float *x = source + k * QK;
-        shard_quantize_row_q8_0(x, q8_0, QK);
+        shard_quantize_row_q8_0(source + k * QK, q8_0, QK);
         uint8_t *b = blocks + k * BYTES_Q8_1;
         int sum = 0;
         for (int i = 0; i < QK; i++) sum += (int8_t)q8_0[2 + i];
-        // s uses the scale before its rounding to half precision, as llama.cpp's quantize_row_q8_1.
+        // s from the unrounded scale max|x| / 127, as llama.cpp's quantize_row_q8_1 (not from the half-precision d).
         float amax = 0.0f;
         for (int i = 0; i < QK; i++) {
-            const float a = fabsf(x[i]);
+            const float a = fabsf(source[k * QK + i]);
             if (a > amax) amax = a;
         }
-        const float d = amax / 127.0f;
-        const uint16_t s = shard_f32_to_f16(d * (float)sum);
+        const uint16_t s = shard_f32_to_f16(amax / 127.0f * (float)sum);
         memcpy(b, q8_0, 2);
         memcpy(b + 2, &s, 2);
         memcpy(b + 4, q8_0 + 2, QK);
@@ -124,52 +121,54 @@ static void accumulate_lanes(float lanes[8], float d, const int w[QK], const int
     }
 }
 
-/// Weights of `type` against Q8_0 (`x_bytes` 34) or Q8_1 (36) activations (which add the m * s terms), with
-/// `chains` (1 or 2) sets of lanes and offset sums: block k goes to set k % chains; the sets are added at the end.
-static float dot_block32(int type, const uint8_t *w, const uint8_t *x, int64_t blocks, int64_t x_bytes,
-                         int chains) {
+/// Weights of `type` against Q8_0 (`x_bytes` 34) or Q8_1 (36) activations; `with_offset`: add the m * s terms.
+static float dot_block32(int type, const uint8_t *w, const uint8_t *x, int64_t blocks, int64_t x_bytes) {
     const int64_t w_bytes = block32_bytes(type);
     const int x_quants = x_bytes == BYTES_Q8_1 ? 4 : 2;
-    float lanes[2][8] = {{0}};
-    float offsets[2] = {0.0f, 0.0f};
+    float lanes[8] = {0};
+    float offsets = 0.0f;
     int values[QK];
     for (int64_t k = 0; k < blocks; k++) {
         const uint8_t *wb = w + k * w_bytes, *xb = x + k * x_bytes;
-        const int chain = chains == 2 ? (int)(k & 1) : 0;
         float wd, wm;
         unpack_block32(type, wb, values, &wd, &wm);
         const float d = wd * load_half(xb);
-        accumulate_lanes(lanes[chain], d, values, (const int8_t *)(xb + x_quants));
-        if (x_bytes == BYTES_Q8_1) offsets[chain] = fmaf(wm, load_half(xb + 2), offsets[chain]);
+        accumulate_lanes(lanes, d, values, (const int8_t *)(xb + x_quants));
+        if (x_bytes == BYTES_Q8_1) offsets = fmaf(wm, load_half(xb + 2), offsets);
     }
-    float sum;
-    if (chains == 2) {
-        float both[8];
-        for (int i = 0; i < 8; i++) both[i] = lanes[0][i] + lanes[1][i];
-        sum = lanes_sum8(both);
-    } else {
-        sum = lanes_sum8(lanes[0]);
-    }
-    return x_bytes == BYTES_Q8_1 ? sum + (offsets[0] + offsets[1]) : sum;
+    const float sum = lanes_sum8(lanes);
+    return x_bytes == BYTES_Q8_1 ? sum + offsets : sum;
 }
 
-float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block32(SHARD_TYPE_Q4_0, w, x, blocks, BYTES_Q8_0, 2);
+/// Q4_0: llama.cpp's arithmetic for repacked Q4_0 weights (`q4_0_8x8`, ggml_gemv/gemm_q4_0_8x8_q8_0, what its x86
+/// CPU backend uses for Q4_0 matrices whose row count is a multiple of 8): per block the exact integer sum of all
+/// 32 products, then one float chain s = fma(float(sum), w.d * x.d, s), with no lanes and no horizontal sum.
+/// (The 8-lane order of `dot_block32` is that of ggml_vec_dot_q4_0_q8_0, which llama.cpp no longer uses there;
+/// the two differ by rounding only, but a rounding difference upstream of a Q8_0 activation quantization can flip
+/// a value that lies on a rounding midpoint, and those flips grow along the layers.)
+float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    float s = 0.0f;
+    int values[QK];
+    for (int64_t k = 0; k < blocks; k++) {
+        const uint8_t *wb = w + k * BYTES_Q4_0, *xb = x + k * BYTES_Q8_0;
+        float wd, wm;
+        unpack_block32(SHARD_TYPE_Q4_0, wb, values, &wd, &wm);
+        const int8_t *xq = (const int8_t *)(xb + 2);
+        int32_t sum = 0;
+        for (int i = 0; i < QK; i++) sum += values[i] * xq[i];
+        s = fmaf((float)sum, wd * load_half(xb), s);
+    }
+    return s;
 }
-float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block32(SHARD_TYPE_Q4_1, w, x, blocks, BYTES_Q8_1, 2);
+float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block32(SHARD_TYPE_Q4_1, w, x, blocks, BYTES_Q8_1);
 }
-float shard_dot_q5_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block32(SHARD_TYPE_Q5_0, w, x, blocks, BYTES_Q8_0, 2);
+float shard_dot_q5_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block32(SHARD_TYPE_Q5_0, w, x, blocks, BYTES_Q8_0);
 }
-float shard_dot_q5_1_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block32(SHARD_TYPE_Q5_1, w, x, blocks, BYTES_Q8_1, 2);
+float shard_dot_q5_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block32(SHARD_TYPE_Q5_1, w, x, blocks, BYTES_Q8_1);
 }
-float shard_dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, const float *xs, int64_t blocks) {
-    (void)xs;
-    return dot_block32(SHARD_TYPE_Q8_0, w, x, blocks, BYTES_Q8_0, 1);  // as matmul.c's tiled kernel
+float shard_dot_q8_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    return dot_block32(SHARD_TYPE_Q8_0, w, x, blocks, BYTES_Q8_0);
 }

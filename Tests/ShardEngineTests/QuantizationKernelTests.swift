@@ -125,6 +125,52 @@ struct QuantizationKernelTests {
         }
     }
 
+    /// Q4_0 in llama.cpp's arithmetic on x86, where it repacks Q4_0 matrices to q4_0_8x8 (ggml_gemv/gemm_q4_0_8x8_q8_0):
+    /// per block the exact integer sum of the 32 products, then one fma chain s = fma(sum, w.d * x.d, s). Another
+    /// order (e.g. 8 float lanes, as ggml_vec_dot_q4_0_q8_0) differs in the last bits, and such a bit upstream of a
+    /// Q8_0 activation quantization can flip a value that lies on a rounding midpoint: the logits then drift from
+    /// llama.cpp's by tenths after a few layers (SmolLM2 Q4_0). Both paths, bit for bit.
+    @Test func q4_0FollowsLlamaCppRepackedOrder() {
+        let rows = 8, batch = 3, columns = Self.columns, blocks = columns / 32
+        let weights = QuantTestData.randomWeights(.q4_0, rows: rows, columns: columns, seed: 41)
+        let input = QuantTestData.quantize(QuantTestData.activations(batch * columns, seed: 42),
+                                           activation: Int32(SHARD_TYPE_Q8_0), rows: batch, columns: columns)
+        let wRow = QuantTestData.rowBytes(.q4_0, columns), xRow = blocks * 34
+        for portable in [false, true] {
+            let output = QuantTestData.multiply(.q4_0, weights: weights, input: input, rows: rows, columns: columns,
+                                                batch: batch, portable: portable)
+            for o in 0 ..< rows {
+                for b in 0 ..< batch {
+                    var s: Float = 0
+                    for k in 0 ..< blocks {
+                        let wb = o * wRow + k * 18, xb = b * xRow + k * 34
+                        var sum: Int32 = 0
+                        for j in 0 ..< 16 {
+                            let byte = weights[wb + 2 + j]
+                            sum += (Int32(byte & 0x0F) - 8) * Int32(Int8(bitPattern: input[xb + 2 + j]))
+                            sum += (Int32(byte >> 4) - 8) * Int32(Int8(bitPattern: input[xb + 2 + 16 + j]))
+                        }
+                        let d = QuantTestData.half(weights, at: wb) * QuantTestData.half(input, at: xb)
+                        s.addProduct(Float(sum), d)
+                    }
+                    #expect(output[b * rows + o].bitPattern == s.bitPattern,
+                            "row \(o) batch \(b) portable \(portable): \(output[b * rows + o]) vs \(s)")
+                }
+            }
+        }
+    }
+
+    /// Q8_1's s is d * sum(quants) with the unrounded d = max|x| / 127, as llama.cpp's quantize_row_q8_1 (not the
+    /// half-precision d stored beside it), rounded to half precision.
+    @Test func q8_1SumUsesTheUnroundedScale() {
+        let values = QuantTestData.activations(32, seed: 43)
+        let bytes = QuantTestData.quantize(values, activation: Int32(SHARD_TYPE_Q8_1), rows: 1, columns: 32)
+        let amax = values.map(abs).max()!
+        let sum = (0 ..< 32).reduce(0) { $0 + Int(Int8(bitPattern: bytes[4 + $1])) }
+        let expected = Float(Float16(amax / 127 * Float(sum)))
+        #expect(QuantTestData.half(bytes, at: 2).bitPattern == expected.bitPattern)
+    }
+
     @Test func q8KActivationsFollowLlamaCpp() {
         // The value of largest magnitude (here negative) becomes -127, d = that value / -127, and bsums are the
         // sums of each 16 quants.

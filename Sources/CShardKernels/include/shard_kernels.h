@@ -83,9 +83,8 @@ void shard_dequantize_row(int ggml_type, const void *source, float *destination,
 ///
 /// Each element is one dot product in a fixed order whatever `batch`, the row range or its place in the batch:
 /// - 32-value blocks: 8 float lanes; per block, lane i += f32(w.d) * f32(x.d) * float(exact integer sum of
-///   values 4i..4i+3) (one rounded product, then one fma); Q4_0/Q4_1/Q5_0/Q5_1 keep two sets of lanes (even and
-///   odd blocks) added lane-wise at the end; the lanes are summed by a fixed tree; Q4_1/Q5_1 add running fmas
-///   of f32(w.m) * f32(x.s) (two, even and odd blocks, added at the end).
+///   values 4i..4i+3) (one rounded product, then one fma); the lanes are summed by a fixed tree; Q4_1/Q5_1 add
+///   a separate running fma over blocks of f32(w.m) * f32(x.s).
 /// - K blocks (256 values): the exact integer sums of the superblock (scaled quant products, and the mins times
 ///   the activation group sums) become two floats, combined as s = fma(d, sumi, s); s = fma(-dmin, summ, s).
 /// The AVX2 path and the portable path (`shard_matmul_quantized_portable`) give identical bits.
@@ -106,6 +105,10 @@ void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count,
 
 /// gate[i] = silu(gate[i]) * up[i].
 void shard_silu_mul(float *gate, const float *up, int64_t count);
+
+/// exp(x) with the arithmetic of ggml's vectorized ggml_v_expf (llama.cpp's x86 AVX-512 build), the same bits on any
+/// machine; used by SiLU and the attention softmax.
+float shard_expf_ggml(float x);
 
 /// y[i] += x[i].
 void shard_add(float *y, const float *x, int64_t count);
