@@ -12,26 +12,8 @@ OUT=.build/demo-chat-sidecar.out
 
 MODEL="$(scripts/fetch-models.sh smollm2)"
 
-"$BIN/shard-sidecar" serve --model "$MODEL" --local-shards 1 --port "$PORT" >"$OUT" 2>"$LOG" &
-SIDECAR=$!
-cleanup() {
-    kill -TERM "$SIDECAR" 2>/dev/null || true
-    wait "$SIDECAR" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# The sidecar prints `listening on HOST:PORT` once it accepts connections.
-for _ in $(seq 1 600); do
-    grep -q "listening on" "$OUT" 2>/dev/null && break
-    if ! kill -0 "$SIDECAR" 2>/dev/null; then
-        echo "shard-sidecar failed to start:" >&2
-        cat "$LOG" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-grep -q "listening on" "$OUT" || { echo "shard-sidecar did not start in 60 s" >&2; exit 1; }
+source scripts/lib/sidecar.sh
+start_sidecar "$LOG" "$OUT" serve --model "$MODEL" --local-shards 1 --port "$PORT"
 
 echo "== shard-sidecar on 127.0.0.1:$PORT serving $(basename "$MODEL"); chatting via the Swift SDK:"
 echo

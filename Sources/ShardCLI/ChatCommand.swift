@@ -14,24 +14,12 @@ struct ChatCommand: AsyncParsableCommand {
         discussion: "The conversation is rendered with the model's own chat template by the sidecar.")
 
     @Option(help: "A system message opening the conversation.") var system: String?
-    @Option(help: "Maximum number of tokens per reply.") var maxNewTokens = 256
-    @Option(help: "websocket or http-poll.") var transport: Transport = .webSocket
-    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Double = 0
-    @Option(help: "Top-k cut-off; 0 disables.") var topK = 0
-    @Option(help: "Top-p cut-off; 1 disables.") var topP: Double = 1
-    @Option(help: "Random seed.") var seed: UInt64?
+    @OptionGroup var generation: SamplingOptions
     @OptionGroup var options: SidecarOptions
 
-    func validate() throws {
-        guard (1 ... 4096).contains(maxNewTokens) else { throw ValidationError("--max-new-tokens must be in 1...4096") }
-        guard temperature >= 0, temperature <= 100 else { throw ValidationError("--temperature must be in 0...100") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0") }
-    }
-
     func run() async throws {
-        let model = try await options.load(transport: transport)
-        let sampling = Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        let model = try await options.load(transport: generation.transport)
+        let sampling = generation.sampling
         let interactive = isatty(STDIN_FILENO) == 1
         var conversation: [ChatMessage] = system.map { [.system($0)] } ?? []
         let output = FileHandle.standardOutput
@@ -45,7 +33,8 @@ struct ChatCommand: AsyncParsableCommand {
             if message.isEmpty { continue }
             conversation.append(.user(message))
             var reply = ""
-            for try await piece in model.chat(conversation, maxNewTokens: maxNewTokens, sampling: sampling) {
+            for try await piece in model.chat(conversation, maxNewTokens: generation.maxNewTokens,
+                                              sampling: sampling) {
                 reply += piece
                 output.write(Data(piece.utf8))
             }

@@ -9,33 +9,25 @@ struct GenerateCommand: AsyncParsableCommand {
         abstract: "Generate text; tokens go to stdout as they arrive, a summary to stderr.")
 
     @Argument(help: "The prompt.") var prompt: String
-    @Option(help: "Maximum number of tokens to generate.") var maxNewTokens = 128
-    @Option(help: "websocket or http-poll.") var transport: Transport = .httpPolling
-    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Double = 0
-    @Option(help: "Top-k cut-off; 0 disables.") var topK = 0
-    @Option(help: "Top-p cut-off; 1 disables.") var topP: Double = 1
-    @Option(help: "Random seed.") var seed: UInt64?
+    @OptionGroup var generation: SamplingOptions
     @Option(name: .customLong("stop"), help: "A stop string (repeatable).") var stop: [String] = []
     @Flag(help: "Write one JSON event per line instead of text.") var json = false
     @OptionGroup var options: SidecarOptions
 
     func validate() throws {
         guard !prompt.isEmpty else { throw ValidationError("the prompt must not be empty") }
-        guard (1 ... 4096).contains(maxNewTokens) else { throw ValidationError("--max-new-tokens must be in 1...4096") }
-        guard temperature >= 0, temperature <= 100 else { throw ValidationError("--temperature must be in 0...100") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0") }
     }
 
     func run() async throws {
-        let model = try await options.load(transport: transport)
-        let sampling = Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        let model = try await options.load(transport: generation.transport)
+        let sampling = generation.sampling
         let output = FileHandle.standardOutput
         let start = ContinuousClock.now
         var firstToken: ContinuousClock.Instant?
         var tokens = 0
         var completion: Completion?
-        for try await event in model.events(prompt, maxNewTokens: maxNewTokens, sampling: sampling, stop: stop) {
+        let events = model.events(prompt, maxNewTokens: generation.maxNewTokens, sampling: sampling, stop: stop)
+        for try await event in events {
             switch event {
             case let .token(chunk):
                 firstToken = firstToken ?? .now
