@@ -1,5 +1,6 @@
 // Element-wise parts of a Llama block: RMSNorm, SwiGLU, residual add (rotary embedding and attention: layers.c).
 #include "shard_kernels.h"
+#include "fma_dispatch.h"
 
 #include <math.h>
 
@@ -17,25 +18,17 @@ void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count,
 /// argument, scaled by 2^n (`_mm512_scalef_ps`); |n| > 192 gives 0 or infinity. The same fmas one value at a time
 /// give the same bits on any machine. (libm's expf differs from it in the last bit now and then, and one such bit
 /// upstream of a Q8_0 activation quantization can flip a value that lies on a rounding midpoint.)
-float shard_expf_ggml(float x) {
-    const float r = 0x1.8p23f;
-    const float z = fmaf(x, 0x1.715476p+0f, r);
-    const float n = z - r;
-    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-    if (fabsf(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
-    const float u = b * b;
-    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
-                         fmaf(0x1.ffffecp-1f, b, 1.0f));
-    return ldexpf(j, (int)n);
-}
+float shard_expf_ggml(float x) { return shard_expf_ggml_inline(x); }
 
-void shard_silu_mul(float *gate, const float *up, int64_t count) {
+SHARD_INLINE void shard_silu_mul_body(float *gate, const float *up, int64_t count) {
     for (int64_t i = 0; i < count; i++) {
         const float g = gate[i];
         // ggml_v_silu: x / (1 + exp(0 - x)), then times up (ggml_vec_swiglu_f32).
-        gate[i] = g / (1.0f + shard_expf_ggml(0.0f - g)) * up[i];
+        gate[i] = g / (1.0f + shard_expf_ggml_inline(0.0f - g)) * up[i];
     }
 }
+
+SHARD_FMA_VOID(shard_silu_mul, (float *gate, const float *up, int64_t count), (gate, up, count))
 
 void shard_add(float *y, const float *x, int64_t count) {
     for (int64_t i = 0; i < count; i++) y[i] += x[i];

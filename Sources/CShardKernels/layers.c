@@ -1,11 +1,12 @@
 // Operations of the Qwen2 and Gemma 3 blocks and Llama 3 RoPE; see shard_layers.h.
 #include "shard_layers.h"
 #include "shard_kernels.h"
+#include "fma_dispatch.h"
 
 #include <math.h>
 
-void shard_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position, float freq_base,
-                float freq_scale, const float *freq_factors, int neox) {
+SHARD_INLINE void shard_rope_body(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
+                                  float freq_base, float freq_scale, const float *freq_factors, int neox) {
     const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
     const int64_t half = n_rot / 2;
     for (int64_t h = 0; h < n_heads; h++) {
@@ -25,6 +26,10 @@ void shard_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int6
         }
     }
 }
+
+SHARD_FMA_VOID(shard_rope, (float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
+                            float freq_base, float freq_scale, const float *freq_factors, int neox),
+               (x, n_heads, head_dim, n_rot, position, freq_base, freq_scale, freq_factors, neox))
 
 static float gelu_tanh(float x) {
     const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
@@ -50,7 +55,7 @@ void shard_gelu_mul(float *gate, const float *up, int64_t count) {
 }
 
 /// The sum of 16 lanes in the order of `_mm512_reduce_add_ps`: halves, quarters, then pairs.
-static float reduce16(const float v[16]) {
+SHARD_INLINE float reduce16(const float v[16]) {
     float t8[8], t4[4];
     for (int i = 0; i < 8; i++) t8[i] = v[8 + i] + v[i];
     for (int i = 0; i < 4; i++) t4[i] = t8[4 + i] + t8[i];
@@ -61,7 +66,7 @@ static float reduce16(const float v[16]) {
 /// ggml_vec_dot_f32 of llama.cpp's x86 AVX-512 build: 4 accumulators of 16 lanes; element e of each 64-element step
 /// goes to accumulator (e % 64) / 16, lane e % 16, by fma; then accumulators (0+2, 1+3), (0+1), `reduce16`, and the
 /// remainder (n % 64 elements) in double.
-static float dot_f32_ggml(const float *x, const float *y, int64_t n) {
+SHARD_INLINE float dot_f32_ggml(const float *x, const float *y, int64_t n) {
     float acc[4][16] = {{0}};
     const int64_t np = n & ~(int64_t)63;
     for (int64_t i = 0; i < np; i += 64)
@@ -87,9 +92,9 @@ static float dot_f32_ggml(const float *x, const float *y, int64_t n) {
 // evaluates one token; for two or more it uses llamafile's sgemm (16 lanes, cell p in lane p % 16, one fma chain
 // per lane, then `reduce16`), which differs in the last bits once a row has more than 16 cells. We compute every row
 // one way, the one-token (decoding) way.
-void shard_attention_range(const float *query, const float *keys, const float *values, int64_t first,
-                           int64_t last, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
-                           float *scores, float *output) {
+SHARD_INLINE void shard_attention_range_body(const float *query, const float *keys, const float *values,
+                                             int64_t first, int64_t last, int64_t n_heads, int64_t n_kv_heads,
+                                             int64_t head_dim, float scale, float *scores, float *output) {
     const int64_t group = n_heads / n_kv_heads;
     const int64_t kv_width = n_kv_heads * head_dim;
     for (int64_t h = 0; h < n_heads; h++) {
@@ -106,7 +111,7 @@ void shard_attention_range(const float *query, const float *keys, const float *v
             for (int l = 0; l < 16; l++) {
                 const int64_t p = 16 * chunk + l;
                 lanes[l] = 0.0f;
-                if (p >= first && p <= last) lanes[l] = scores[p] = shard_expf_ggml(scores[p] - max_score);
+                if (p >= first && p <= last) lanes[l] = scores[p] = shard_expf_ggml_inline(scores[p] - max_score);
             }
             total += (double)reduce16(lanes);
         }
@@ -128,6 +133,11 @@ void shard_attention_range(const float *query, const float *keys, const float *v
         }
     }
 }
+
+SHARD_FMA_VOID(shard_attention_range,
+               (const float *query, const float *keys, const float *values, int64_t first, int64_t last,
+                int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float *scores, float *output),
+               (query, keys, values, first, last, n_heads, n_kv_heads, head_dim, scale, scores, output))
 
 void shard_add_bias(float *y, const float *bias, int64_t rows, int64_t width) {
     for (int64_t r = 0; r < rows; r++) {
