@@ -50,14 +50,16 @@ struct ShardClientTests {
 
     @Test(arguments: Transport.allCases)
     func cancellingTheConsumerCancelsTheRequestOnTheSidecar(_ transport: Transport) async throws {
-        let peer = try SidecarProcess(["peer", "--model", "Fixtures/kjv-tiny/model-q8_0.gguf", "--layers", "0:6",
-                                       "--port", "0"])
-        let sidecar = try Self.sidecar(["--model", "Fixtures/kjv-tiny/model-q8_0.gguf", "--local-shards", "0",
+        // SmolLM2 rather than the fixture: the fixture writes all 250 tokens in about 60 ms, which a loaded machine
+        // can take to deliver the first one, and the request would be over before the shard is frozen.
+        let model = try RealModels.path("SmolLM2-135M-Instruct.Q4_1.gguf")
+        let peer = try SidecarProcess(["peer", "--model", model, "--layers", "0:30", "--port", "0"])
+        let sidecar = try Self.sidecar(["--model", model, "--local-shards", "0",
                                         "--peer", "ws://127.0.0.1:\(peer.port)/peer"])
         defer { sidecar.stop(); peer.stop() }
-        let model = try await Self.load(sidecar, transport: transport)
+        let client = try await Self.load(sidecar, transport: transport)
         var requestID: String?
-        for try await event in model.events("And", maxNewTokens: 250, sampling: Sampling(minTokens: 250)) {
+        for try await event in client.events("And", maxNewTokens: 250, sampling: Sampling(minTokens: 250)) {
             guard case let .token(chunk) = event else { continue }
             // Freeze the only shard: the request cannot finish, so only the cancellation can end it.
             peer.pause()
