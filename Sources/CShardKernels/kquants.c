@@ -93,18 +93,6 @@ static void unpack_q6_k(const uint8_t *b, kblock *k) {
     k->has_mins = 0;
 }
 
-static int64_t block256_bytes(int type) {
-    switch (type) {
-    case SHARD_TYPE_Q2_K: return BYTES_Q2_K;
-    case SHARD_TYPE_Q3_K: return BYTES_Q3_K;
-    case SHARD_TYPE_Q4_K: return BYTES_Q4_K;
-    case SHARD_TYPE_Q5_K: return BYTES_Q5_K;
-    case SHARD_TYPE_Q6_K: return BYTES_Q6_K;
-    case SHARD_TYPE_Q8_K: return BYTES_Q8_K;
-    default: return 0;
-    }
-}
-
 /// Unpacks block `b` of weight type `type` (Q2_K ... Q6_K); returns 0 for any other type.
 static int unpack_block256(int type, const uint8_t *b, kblock *k) {
     switch (type) {
@@ -118,7 +106,7 @@ static int unpack_block256(int type, const uint8_t *b, kblock *k) {
 }
 
 void shard_dequantize_blocks256(int type, const uint8_t *source, float *destination, int64_t blocks) {
-    const int64_t bytes = block256_bytes(type);
+    const int64_t bytes = shard_block_bytes(type);
     if (bytes == 0) return;
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *b = source + n * bytes;
@@ -179,7 +167,7 @@ void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count
 // MARK: portable dot products
 
 static float dot_block256(int type, const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    const int64_t w_bytes = block256_bytes(type);
+    const int64_t w_bytes = shard_block_bytes(type);
     float s = 0.0f;
     kblock k;
     for (int64_t n = 0; n < blocks; n++) {

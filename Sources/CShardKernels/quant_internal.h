@@ -64,6 +64,9 @@ static inline float lanes_sum8(const float l[8]) {
     return (a0 + a2) + (a1 + a3);
 }
 
+/// Bytes per block of `type` (a GGML type number), 0 for a type these kernels do not read (quantized.c).
+int64_t shard_block_bytes(int type);
+
 /// Scales and mins of the 8 sub-blocks of a Q4_K/Q5_K block, unpacked from their 12 bytes (6 bits each).
 static inline void kquant_scales_mins(const uint8_t *packed, uint8_t scales[8], uint8_t mins[8]) {
     for (int j = 0; j < 4; j++) {

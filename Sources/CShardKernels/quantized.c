@@ -17,8 +17,7 @@ int64_t shard_block_values(int type) {
     }
 }
 
-/// Bytes per block of `type`, 0 for a type these kernels do not read.
-static int64_t block_bytes(int type) {
+int64_t shard_block_bytes(int type) {
     switch (type) {
     case SHARD_TYPE_F32: return 4;
     case SHARD_TYPE_F16: case SHARD_TYPE_BF16: return 2;
@@ -41,7 +40,7 @@ static int64_t block_bytes(int type) {
 int64_t shard_row_bytes(int type, int64_t n) {
     const int64_t values = shard_block_values(type);
     if (values == 0 || n < 0 || n % values != 0) return -1;
-    return n / values * block_bytes(type);
+    return n / values * shard_block_bytes(type);
 }
 
 int shard_dequantize_supported(int type) { return shard_block_values(type) != 0; }

@@ -60,20 +60,8 @@ static void unpack_block32(int type, const uint8_t *b, int values[QK], float *d,
     }
 }
 
-static int64_t block32_bytes(int type) {
-    switch (type) {
-    case SHARD_TYPE_Q4_0: return BYTES_Q4_0;
-    case SHARD_TYPE_Q4_1: return BYTES_Q4_1;
-    case SHARD_TYPE_Q5_0: return BYTES_Q5_0;
-    case SHARD_TYPE_Q5_1: return BYTES_Q5_1;
-    case SHARD_TYPE_Q8_0: return BYTES_Q8_0;
-    case SHARD_TYPE_Q8_1: return BYTES_Q8_1;
-    default: return 0;
-    }
-}
-
 void shard_dequantize_blocks32(int type, const uint8_t *source, float *destination, int64_t blocks) {
-    const int64_t bytes = block32_bytes(type);
+    const int64_t bytes = shard_block_bytes(type);
     if (bytes == 0) return;
     int values[QK];
     for (int64_t k = 0; k < blocks; k++) {
@@ -123,7 +111,7 @@ static void accumulate_lanes(float lanes[8], float d, const int w[QK], const int
 
 /// Weights of `type` against Q8_0 (`x_bytes` 34) or Q8_1 (36) activations; `with_offset`: add the m * s terms.
 static float dot_block32(int type, const uint8_t *w, const uint8_t *x, int64_t blocks, int64_t x_bytes) {
-    const int64_t w_bytes = block32_bytes(type);
+    const int64_t w_bytes = shard_block_bytes(type);
     const int x_quants = x_bytes == BYTES_Q8_1 ? 4 : 2;
     float lanes[8] = {0};
     float offsets = 0.0f;
