@@ -66,11 +66,10 @@ struct ModelService: Sendable {
     /// tokenizers their decoded text.
     private var specialTokensJSON: JSONValue {
         var tokens: [String: JSONValue] = [:]
-        let vocabulary = (tokenizer as? any GGUFVocabularyTokenizer)?.vocabulary
         for (name, id) in [("bos", tokenizer.bosTokenID), ("eos", tokenizer.eosTokenID)] {
             guard let id else { continue }
-            let text = vocabulary.map { $0.tokens[Int(id)] } ?? (try? tokenizer.decode([id])) ?? ""
-            tokens[name] = .object(["id": .int(Int64(id)), "text": .string(text)])
+            tokens[name] = .object(["id": .int(Int64(id)),
+                                    "text": .string(ChatPromptRenderer.tokenText(tokenizer, id))])
         }
         tokens["eog"] = .array(endOfGeneration.sorted().map { .int(Int64($0)) })
         return .object(tokens)

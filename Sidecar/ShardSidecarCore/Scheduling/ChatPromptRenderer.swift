@@ -48,7 +48,7 @@ struct ChatPromptRenderer: Sendable {
     }
 
     /// The text of a special token: the vocabulary's own piece (`<|im_start|>`, `<bos>`), or its decoding.
-    private static func tokenText(_ tokenizer: any Tokenizer, _ id: TokenID?) -> String {
+    static func tokenText(_ tokenizer: any Tokenizer, _ id: TokenID?) -> String {
         guard let id else { return "" }
         if let vocabulary = (tokenizer as? any GGUFVocabularyTokenizer)?.vocabulary, Int(id) < vocabulary.tokens.count {
             return vocabulary.tokens[Int(id)]
