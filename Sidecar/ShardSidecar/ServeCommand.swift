@@ -26,6 +26,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Requests one WebSocket connection may have in flight.") var maxRequestsPerConnection = 16
     @Option(help: "Sequences in one batched step.") var maxBatch = 64
     @Option(help: "Seconds a finished request stays readable.") var finishedTtl: Double = 300
+    @Option(help: "Seconds a request whose WebSocket dropped keeps running for a client to resume it.")
+    var resumeGrace: Double = 30
     @Option(help: "Seconds requests wait for a missing layer range to be served again before they fail.")
     var shardOutageTimeout: Double = 30
 
@@ -41,6 +43,9 @@ struct ServeCommand: ParsableCommand {
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
         guard shutdownDrain >= 0, shutdownDrain <= 3600 else {
             throw ValidationError("--shutdown-drain must be in 0...3600 seconds")
+        }
+        guard resumeGrace >= 0, resumeGrace <= 3600 else {
+            throw ValidationError("--resume-grace must be in 0...3600 seconds")
         }
         // An empty key would look like protection while accepting anyone who sends an empty header.
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
@@ -68,6 +73,7 @@ struct ServeCommand: ParsableCommand {
         configuration.maxRequestsPerConnection = maxRequestsPerConnection
         configuration.maxBatchSequences = maxBatch
         configuration.finishedTTL = finishedTtl
+        configuration.resumeGrace = resumeGrace
         configuration.shardOutageTimeout = shardOutageTimeout
         let sidecar: Sidecar
         let bound: Int

@@ -75,4 +75,10 @@ public struct SidecarConfiguration: Sendable {
         get { registry.finishedTTL }
         set { registry.finishedTTL = newValue }
     }
+
+    /// Seconds a request whose WebSocket dropped without a close frame keeps running for a client to resume it.
+    public var resumeGrace: Double {
+        get { registry.detachedGrace }
+        set { registry.detachedGrace = newValue }
+    }
 }

@@ -7,6 +7,7 @@ public struct GenerationHandle: Sendable {
     public let requestID: String
     let routerURL: String
     let apiKey: String?
+    let retry: RetryPolicy
 
     /// A snapshot of the request on the sidecar.
     public struct Status: Sendable, Equatable {
@@ -34,7 +35,8 @@ public struct GenerationHandle: Sendable {
         _ = try await connection.post("/requests/\(requestID)/cancel", json: .object([:]), requestID: requestID)
     }
 
-    /// Waits for the end and returns the whole completion.
+    /// Waits for the end and returns the whole completion. Reads from the first event each time (it can be called
+    /// again, from another process too, until the request expires) and resumes across dropped connections.
     ///
     /// - Throws: ``ShardClientError`` `.serverError` with the request id when the generation failed.
     public func wait() async throws(ShardClientError) -> (text: String, completion: Completion) {
@@ -42,7 +44,7 @@ public struct GenerationHandle: Sendable {
         defer { connection.shutdown() }
         var text = ""
         var completion: Completion?
-        try await HTTPPollingTransport.readEvents(of: requestID, on: connection) { event in
+        try await HTTPPollingTransport.readEvents(of: requestID, on: connection, retry: retry) { event in
             switch event {
             case let .token(chunk): text += chunk.text
             case let .done(done): completion = done
@@ -68,6 +70,6 @@ extension ShardDistributedModel {
             defer { connection.shutdown() }
             return try await connection.post("/broadcast-work", json: body.json, requestID: body.requestID).0
         }
-        return GenerationHandle(requestID: body.requestID, routerURL: routerURL, apiKey: apiKey)
+        return GenerationHandle(requestID: body.requestID, routerURL: routerURL, apiKey: apiKey, retry: retry)
     }
 }

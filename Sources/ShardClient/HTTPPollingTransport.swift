@@ -16,27 +16,31 @@ struct HTTPPollingTransport: Sendable {
             try await connection.post("/broadcast-work", json: body.json, requestID: id)
         }
         do throws(ShardClientError) {
-            try await Self.readEvents(of: id, on: connection, yield: yield)
+            try await Self.readEvents(of: id, on: connection, retry: retry, yield: yield)
         } catch {
             if error.kind == .cancelled || Task.isCancelled { await Self.cancelOnSidecar(id, routerURL, apiKey) }
             throw error
         }
     }
 
-    /// Long-polls `/pop-result` until the final event, passing every event to `yield`.
-    /// Reads consume events on the sidecar, so they are never retried.
-    static func readEvents(of id: String, on connection: SidecarConnection,
+    /// Long-polls `/pop-result` until the final event, passing every event to `yield`. Every read names the last
+    /// token index received (`after`), so it is idempotent: a read lost with its connection is retried per the
+    /// retry policy and continues exactly where the stream was, with no gap and no repeat.
+    static func readEvents(of id: String, on connection: SidecarConnection, retry: RetryPolicy,
                            yield: (StreamEvent) -> Void) async throws(ShardClientError) {
+        var after = -1
         while true {
             if Task.isCancelled { throw ShardClientError(.cancelled, "cancelled", requestID: id) }
-            let (_, answer, _) = try await connection.get(
-                "/pop-result?request_id=\(id)&max=64&wait_ms=\(pollWaitMilliseconds)", timeout: .seconds(30),
-                requestID: id)
+            let path = "/pop-result?request_id=\(id)&max=64&wait_ms=\(pollWaitMilliseconds)&after=\(after)"
+            let answer = try await retry.run { () async throws(ShardClientError) -> JSONValue in
+                try await connection.get(path, timeout: .seconds(30), requestID: id).1
+            }
             guard case let .array(results)? = answer["results"] else {
                 throw ShardClientError(.protocolViolation, "pop-result without results", requestID: id)
             }
             for result in results {
                 guard let event = try EventDecoder.decode(result, requestID: id) else { continue }
+                if case let .token(token) = event { after = token.index }
                 yield(event)
                 if case .done = event { return }
             }

@@ -20,4 +20,15 @@ public protocol HTTPWebSocketHandler: Sendable {
 
     /// The WebSocket is gone (either side closed, or the connection dropped). Sends to it now return `.closed`.
     func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer)
+
+    /// The WebSocket is gone; `byClient` is true when the client sent a close frame (a deliberate close), false
+    /// when the connection dropped or the server closed it. The default calls ``webSocketClosed(_:server:)``.
+    func webSocketClosed(_ connection: ConnectionID, byClient: Bool, server: HTTPWebSocketServer)
+}
+
+extension HTTPWebSocketHandler {
+    /// Calls ``webSocketClosed(_:server:)``, for handlers that do not care how the socket closed.
+    public func webSocketClosed(_ connection: ConnectionID, byClient: Bool, server: HTTPWebSocketServer) {
+        webSocketClosed(connection, server: server)
+    }
 }

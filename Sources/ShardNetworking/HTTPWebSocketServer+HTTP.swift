@@ -95,13 +95,19 @@ extension HTTPWebSocketServer {
             state.exchanges[id].map { $0.dispatched && $0.response == nil } ?? false
         }
         guard waiting else { return }
-        var byte: UInt8 = 0
-        let peeked = recv(lws_get_socket_fd(wsi), &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        if peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        if clientHungUp(wsi) {
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
         } else {
             lws_set_timer_usecs(wsi, Self.livenessCheckMicroseconds)
         }
+    }
+
+    /// Whether the client of an HTTP connection has closed its side (or reset it): a peek finds end of file or an
+    /// error. An HTTP/1.1 client does not half-close while it waits for an answer, so that means it is gone.
+    func clientHungUp(_ wsi: OpaquePointer) -> Bool {
+        var byte: UInt8 = 0
+        let peeked = recv(lws_get_socket_fd(wsi), &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
     }
 
     /// What one WRITEABLE callback writes.
@@ -133,7 +139,9 @@ extension HTTPWebSocketServer {
         case .nothing:
             return 0
         case let .headers(response, omitBody):
-            guard writeHeaders(wsi, response) else { return -1 }
+            // A client that left while the answer was pending would not get it: close instead, so the handler
+            // hears the answer was not written (`respond(_:to:written:)`) and can give it to someone else.
+            guard !clientHungUp(wsi), writeHeaders(wsi, response) else { return -1 }
             if response.body.isEmpty || omitBody { return completeTransaction(wsi, session: session) }
         case .body(var chunk, let isFinal):
             guard writeBody(wsi, &chunk, isFinal: isFinal) else { return -1 }
@@ -146,11 +154,11 @@ extension HTTPWebSocketServer {
     /// Forgets the answered exchange and lets lws read the next request (which may arrive inside this call).
     private func completeTransaction(_ wsi: OpaquePointer, session: UnsafeMutablePointer<UInt64>) -> Int32 {
         let id = session.pointee
-        let stopping = state.withLock { state -> Bool in
-            state.exchanges.removeValue(forKey: id)
-            return state.stopRequested
+        let (stopping, written) = state.withLock { state in
+            (state.stopRequested, state.exchanges.removeValue(forKey: id)?.written)
         }
         session.pointee = 0
+        written?(true)
         // While shutting down, close after the answer instead of waiting for the next request.
         if stopping { return -1 }
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
@@ -165,6 +173,7 @@ extension HTTPWebSocketServer {
         if removed.dispatched, removed.response == nil {
             handler.httpConnectionClosed(ConnectionID(rawValue: id), server: self)
         }
+        removed.written?(false)
     }
 
     /// Writes the status line and headers (`Content-Type` and `Content-Length` always included).

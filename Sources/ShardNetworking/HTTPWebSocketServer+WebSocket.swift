@@ -100,12 +100,17 @@ extension HTTPWebSocketServer {
         }
     }
 
-    /// `LWS_CALLBACK_CLOSED`: forgets the session and tells the handler.
+    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE`: the client sent a close frame; remembered for the handler.
+    func webSocketClosing(id: UInt64) {
+        state.withLock { _ = $0.webSockets[id]?.closedByClient = true }
+    }
+
+    /// `LWS_CALLBACK_CLOSED`: forgets the session and tells the handler whether the client closed it deliberately.
     func webSocketClosed(session: UnsafeMutablePointer<UInt64>) {
         let id = session.pointee
-        guard state.withLock({ $0.webSockets.removeValue(forKey: id) }) != nil else { return }
+        guard let removed = state.withLock({ $0.webSockets.removeValue(forKey: id) }) else { return }
         session.pointee = 0
-        handler.webSocketClosed(ConnectionID(rawValue: id), server: self)
+        handler.webSocketClosed(ConnectionID(rawValue: id), byClient: removed.closedByClient, server: self)
     }
 }
 

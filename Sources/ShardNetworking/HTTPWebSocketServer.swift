@@ -50,13 +50,22 @@ public final class HTTPWebSocketServer: Sendable {
 
     /// Answers the HTTP request `connection`. Thread-safe; ignored when the request was already answered or its
     /// client went away.
-    public func respond(_ response: HTTPResponse, to connection: ConnectionID) {
+    ///
+    /// - Parameter written: called once, on the service thread and never from inside this call, with `true` when
+    ///   the last byte of the answer was written to the connection, or `false` when the connection closed first.
+    ///   It is not called when this method returns `false`.
+    /// - Returns: whether the answer was taken: `false` when the client is gone or the request was answered.
+    @discardableResult
+    public func respond(_ response: HTTPResponse, to connection: ConnectionID,
+                        written: (@Sendable (Bool) -> Void)? = nil) -> Bool {
         state.withLock { state in
             guard let exchange = state.exchanges[connection.rawValue], exchange.dispatched,
-                  exchange.response == nil else { return }
+                  exchange.response == nil else { return false }
             state.exchanges[connection.rawValue]?.response = ResponseWriter(response: response,
                                                                             omitBody: exchange.method == "HEAD")
+            state.exchanges[connection.rawValue]?.written = written
             state.requestService(for: connection.rawValue)
+            return true
         }
     }
 

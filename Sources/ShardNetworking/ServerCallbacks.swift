@@ -49,6 +49,9 @@ extension HTTPWebSocketServer {
         case LWS_CALLBACK_SERVER_WRITEABLE:
             guard let session else { return 0 }
             return server.webSocketWriteable(wsi, id: session.pointee)
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            if let session, session.pointee != 0 { server.webSocketClosing(id: session.pointee) }
+            return 0
         case LWS_CALLBACK_CLOSED:
             if let session { server.webSocketClosed(session: session) }
             return 0

@@ -76,6 +76,8 @@ struct HTTPExchange: Sendable {
     var dispatched = false
     /// The answer being written, once there is one.
     var response: ResponseWriter?
+    /// Told whether the answer's last byte was written (`respond(_:to:written:)`).
+    var written: (@Sendable (Bool) -> Void)?
 }
 
 /// Progress of writing one response: headers first, then the body in chunks, one per WRITEABLE callback.
@@ -104,6 +106,8 @@ struct WebSocketSession: Sendable {
     var closeRequest: CloseRequest?
     /// Whether the fallback kill timer for ``closeRequest`` is set.
     var closeTimerArmed = false
+    /// The client sent a close frame (a deliberate close, not a dropped connection).
+    var closedByClient = false
 }
 
 /// A WebSocket close the service thread should perform.

@@ -68,20 +68,17 @@ struct RequestLifecycleTests {
         let registry = Self.registry()
         _ = try Self.submit(registry, "p")
         let id = RequestID("p")!
-        let delivered = Delivered()
-        guard case .waiting = registry.poll(id, maxEvents: 10, wait: true, deliver: { delivered.add($0) }) else {
+        let connection = FakeConnection()
+        guard case .waiting = registry.poll(id, maxEvents: 10, wait: true, deliver: connection.deliver) else {
             Issue.record("expected to wait"); return
         }
         #expect(registry.admit(limit: 4).map(\.id) == [id])
         #expect(registry.accept(Int32(UInt8(ascii: "h")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
-        #expect(delivered.events == [.token(text: "h", tokenID: 104, index: 0)])
+        #expect(connection.events == [.token(text: "h", tokenID: 104, index: 0)])
         #expect(registry.accept(Int32(UInt8(ascii: "i")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
-        guard case let .events(events) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else {
-            Issue.record("expected events"); return
-        }
-        #expect(events == [.token(text: "i", tokenID: 105, index: 1)])
+        #expect(FakeConnection.read(registry, id) == [.token(text: "i", tokenID: 105, index: 1)])
         registry.finish(id, reason: .cancelled, error: nil)
-        guard case let .events(final) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else { return }
+        let final = FakeConnection.read(registry, id)
         #expect(final.count == 1)
         #expect(final.first?.isFinal == true)
     }
@@ -94,32 +91,27 @@ struct RequestLifecycleTests {
         // 7 (an end-of-turn id) ends it like EOS would; 104 ("h") does not.
         #expect(registry.accept(104, for: id, endOfGeneration: [2, 7], contextFull: false) == .proceed)
         #expect(registry.accept(7, for: id, endOfGeneration: [2, 7], contextFull: false) == .finished)
-        guard case let .events(events) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else {
-            Issue.record("expected events"); return
-        }
+        let events = FakeConnection.read(registry, id)
         #expect(events.last?.isFinal == true)
         #expect(events.count == 2)
     }
 
     /// Regression: resending a request id after some events were read, then attaching a WebSocket subscriber,
-    /// overflowed `readCursor + Int.max` and killed the process.
-    @Test func resubmittingAfterAReadThenSubscribingDeliversTheRest() throws {
+    /// overflowed `readCursor + Int.max` and killed the process. A resubmitted stream now replays from the start.
+    @Test func resubmittingAfterAReadThenSubscribingDeliversEverything() throws {
         let registry = Self.registry()
         _ = try Self.submit(registry, "r")
         let id = RequestID("r")!
         #expect(registry.admit(limit: 4).map(\.id) == [id])
         #expect(registry.accept(Int32(UInt8(ascii: "a")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
-        guard case let .events(first) = registry.poll(id, maxEvents: 10, wait: false, deliver: { _ in }) else {
-            Issue.record("expected events"); return
-        }
-        #expect(first == [.token(text: "a", tokenID: 97, index: 0)])
+        #expect(FakeConnection.read(registry, id) == [.token(text: "a", tokenID: 97, index: 0)])
         #expect(registry.accept(Int32(UInt8(ascii: "b")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
         guard case .duplicate = try Self.submit(registry, "r") else { Issue.record("not a duplicate"); return }
-        let received = Delivered()
-        registry.subscribe(id) { received.add([$0]) }
-        #expect(received.events == [.token(text: "b", tokenID: 98, index: 1)])
+        let socket = FakeSocket()
+        #expect(registry.subscribe(id, token: 1, after: -1, send: socket.send))
+        #expect(socket.events.map(\.index) == [0, 1])
         #expect(registry.accept(Int32(UInt8(ascii: "c")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
-        #expect(received.events.count == 2)
+        #expect(socket.events.map(\.index) == [0, 1, 2])
     }
 }
 
@@ -156,12 +148,4 @@ struct TokenTextProcessorTests {
         let result = try run("光🙏", stop: [])
         #expect(result.emitted == ["", "", "光", "", "", "", "🙏"])
     }
-}
-
-/// Collects long-poll deliveries.
-final class Delivered: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [GenerationEvent] = []
-    func add(_ events: [GenerationEvent]) { lock.withLock { stored += events } }
-    var events: [GenerationEvent] { lock.withLock { stored } }
 }

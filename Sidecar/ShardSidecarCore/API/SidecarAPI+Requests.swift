@@ -48,23 +48,25 @@ extension SidecarAPI {
         guard let text = request.query["request_id"], let id = RequestID(text) else {
             return .error(.invalid("request_id", "request_id query parameter is missing or malformed"))
         }
-        let maxEvents: Int, waitMilliseconds: Int
+        let maxEvents: Int, waitMilliseconds: Int, after: Int?
         do {
             maxEvents = try Self.integerQuery(request.query, "max", default: 1, range: 1 ... 1000)
             waitMilliseconds = try Self.integerQuery(request.query, "wait_ms", default: 0,
                                                      range: 0 ... configuration.maxPollWaitMilliseconds)
+            after = request.query["after"] == nil ? nil
+                : try Self.integerQuery(request.query, "after", default: -1, range: -1 ... Int.max - 1)
         } catch { return .error(error) }
         let connection = request.connection
         let batched = request.query["max"] != nil && maxEvents > 1
-        let respond: @Sendable ([GenerationEvent]) -> Void = { [weak server] events in
-            server?.respond(Self.pollResponse(events, batched: batched), to: connection)
+        let deliver: PollDelivery = { [weak server] events, written in
+            server?.respond(Self.pollResponse(events, batched: batched), to: connection, written: written) ?? false
         }
-        switch registry.poll(id, maxEvents: maxEvents, wait: waitMilliseconds > 0, deliver: respond) {
+        switch registry.poll(id, maxEvents: maxEvents, after: after, wait: waitMilliseconds > 0, deliver: deliver) {
         case .notFound:
             return .error(ProtocolError(status: 404, code: "unknown_request",
                                         message: "no request \(id) (unknown or expired)", requestID: id.rawValue))
-        case let .events(events):
-            return Self.pollResponse(events, batched: batched)
+        case .answered:
+            return nil
         case let .waiting(token):
             let registry = self.registry
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(waitMilliseconds)) {

@@ -48,13 +48,13 @@ extension SidecarAPI {
             return
         }
         let body = Array(text.utf8)
-        if let value = JSONValue.decode(body), value["event"]?.stringValue == "cancel" {
-            if let text = value["request_id"]?.stringValue, let id = RequestID(text),
-               sessions.contains(id, on: connection) {
-                registry.cancel(id)
-            } else {
-                sendError(.invalid("request_id", "cancel names no request of this connection"), id: nil,
-                          connection: connection, server: server)
+        if let value = JSONValue.decode(body), let event = value["event"]?.stringValue {
+            switch event {
+            case "cancel": cancelMessage(value, connection: connection, server: server)
+            case "resume": resumeMessage(value, connection: connection, server: server)
+            default:
+                sendError(.invalid("event", "unknown event \"\(event.prefix(64))\"; send cancel, resume or a request"),
+                          id: nil, connection: connection, server: server)
             }
             return
         }
@@ -77,25 +77,71 @@ extension SidecarAPI {
             sendError(error, id: id, connection: connection, server: server)
             return
         }
-        let sessions = self.sessions, registry = self.registry
-        registry.subscribe(id) { [weak server] event in
-            guard let server else { return }
+        // A new stream, or a retry of one (same id and body): the client gets every event from the start.
+        attach(id, after: -1, connection: connection, server: server)
+    }
+
+    /// `{"event": "cancel", "request_id": ID}` for a request of this connection.
+    private func cancelMessage(_ value: JSONValue, connection: ConnectionID, server: HTTPWebSocketServer) {
+        if let text = value["request_id"]?.stringValue, let id = RequestID(text), sessions.contains(id, on: connection) {
+            registry.cancel(id)
+        } else {
+            sendError(.invalid("request_id", "cancel names no request of this connection"), id: nil,
+                      connection: connection, server: server)
+        }
+    }
+
+    /// `{"event": "resume", "request_id": ID, "after": INDEX}`: streams the request's events after the token with
+    /// index INDEX (-1: from the start) on this connection, from any connection (the one it started on may be gone).
+    private func resumeMessage(_ value: JSONValue, connection: ConnectionID, server: HTTPWebSocketServer) {
+        guard let text = value["request_id"]?.stringValue, let id = RequestID(text) else {
+            sendError(.invalid("request_id", "resume needs the request_id of the stream"), id: nil,
+                      connection: connection, server: server)
+            return
+        }
+        guard case let .int(after)? = value["after"], after >= -1, after < Int64(Int.max) else {
+            sendError(.invalid("after", "after must be an integer >= -1: the index of the last token received"),
+                      id: id, connection: connection, server: server)
+            return
+        }
+        guard sessions.add(id, to: connection, limit: configuration.maxRequestsPerConnection) else {
+            sendError(ProtocolError(status: 429, code: "too_many_requests",
+                                    message: "at most \(configuration.maxRequestsPerConnection) requests per connection"),
+                      id: id, connection: connection, server: server)
+            return
+        }
+        guard attach(id, after: Int(after), connection: connection, server: server) else {
+            sessions.remove(id, from: connection)
+            sendError(ProtocolError(status: 404, code: "unknown_request", message: "no request \(id) (unknown or expired)"),
+                      id: id, connection: connection, server: server)
+            return
+        }
+        Log.info("resumed after \(after) on a WebSocket", request: id.rawValue)
+    }
+
+    /// Makes `connection` the request's subscriber from position `after + 1`.
+    @discardableResult
+    private func attach(_ id: RequestID, after: Int, connection: ConnectionID, server: HTTPWebSocketServer) -> Bool {
+        let sessions = self.sessions
+        return registry.subscribe(id, token: connection.rawValue, after: after) { [weak server] event in
+            guard let server else { return false }
             let result = server.send(.text(event.webSocketJSON(requestID: id).encodedString()), to: connection)
             if event.isFinal { sessions.remove(id, from: connection) }
-            if result != .queued, !event.isFinal {
-                // The client is gone or too slow: stop generating for it.
-                registry.cancel(id)
-            }
+            return result == .queued
+        }
+    }
+
+    /// A close frame from the client cancels its requests; a dropped connection leaves them running for a resume
+    /// (``RegistryConfiguration/detachedGrace``).
+    func webSocketClosed(_ connection: ConnectionID, byClient: Bool, server: HTTPWebSocketServer) {
+        for id in sessions.close(connection) {
+            registry.unsubscribe(id, token: connection.rawValue, cancel: byClient)
+            if !byClient { Log.info("WebSocket dropped mid-stream: kept for a resume", request: id.rawValue) }
         }
     }
 
     func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
-        for id in sessions.close(connection) {
-            switch registry.cancel(id) {
-            case .queued, .running: Log.info("WebSocket closed mid-stream: cancelled", request: id.rawValue)
-            case .unknown, .alreadyFinished: break
-            }
-        }
+        webSocketClosed(connection, byClient: false, server: server)
     }
 
     private func sendError(_ error: ProtocolError, id: RequestID?, connection: ConnectionID,

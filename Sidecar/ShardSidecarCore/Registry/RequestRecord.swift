@@ -14,9 +14,10 @@ final class RequestRecord {
     let sequence: UInt64
     let createdAt: Date
     var state: RequestState = .queued
-    /// The event log; `readCursor` is how far `/pop-result` has read.
-    var events: [GenerationEvent] = []
-    var readCursor = 0
+    /// Everything that happened, for every consumer to read from its own position.
+    var log = EventLog()
+    /// The position of `/pop-result` reads without `after`.
+    var pollCursor = PollCursor()
     var generatedIDs: [TokenID] = []
     var textProcessor: TokenTextProcessor
     var finishedAt: Date?
@@ -24,8 +25,11 @@ final class RequestRecord {
     var lastActivity: Date
     /// Long-polls waiting for events.
     var waiters: [PollWaiter] = []
-    /// Push delivery for WebSocket requests.
-    var subscriber: (@Sendable (GenerationEvent) -> Void)?
+    /// Push delivery to the one WebSocket streaming this request.
+    var subscription: Subscription?
+    /// When the WebSocket streaming this live request dropped without closing; it is cancelled unless someone
+    /// resumes it within ``RegistryConfiguration/detachedGrace``.
+    var detachedSince: Date?
 
     init(id: RequestID, request: GenerationRequest, promptIDs: [TokenID], seed: UInt64, sequence: UInt64,
          textProcessor: TokenTextProcessor, now: Date) {
@@ -42,9 +46,27 @@ final class RequestRecord {
     var usage: Usage { Usage(promptTokens: promptIDs.count, completionTokens: generatedIDs.count) }
 }
 
+/// Hands events to a connection: returns whether the connection took them (it is alive and not yet answered) and
+/// later calls the completion with whether they were written. Called under the registry's lock, so it must only
+/// queue (``HTTPWebSocketServer/respond(_:to:written:)`` does) and never call back into the registry.
+typealias PollDelivery = @Sendable (_ events: [GenerationEvent], _ written: @escaping @Sendable (Bool) -> Void) -> Bool
+
 /// A `GET /pop-result` waiting for events.
 struct PollWaiter {
     let token: UInt64
+    /// Read from this position (`after + 1`), or from the shared ``PollCursor`` when `nil`.
+    let start: Int?
     let maxEvents: Int
-    let deliver: @Sendable ([GenerationEvent]) -> Void
+    let deliver: PollDelivery
+}
+
+/// The WebSocket a request's events are pushed to, and how far it got.
+struct Subscription {
+    /// The consumer (connection) this belongs to; a resume elsewhere replaces it.
+    let token: UInt64
+    /// The next position to send.
+    var next: Int
+    /// Queues one event on the connection; `false` when the connection is gone or too slow. Called under the
+    /// registry's lock, so it must only queue (``HTTPWebSocketServer/send(_:to:)`` does).
+    let send: @Sendable (GenerationEvent) -> Bool
 }

@@ -10,30 +10,33 @@ public struct RegistryConfiguration: Sendable {
     public var finishedTTL: TimeInterval = 300
     /// A live request nobody has read for this long is cancelled and then expires like a finished one.
     public var abandonedTTL: TimeInterval = 600
+    /// A live request whose WebSocket dropped (no close frame) is cancelled unless a client resumes it this soon.
+    public var detachedGrace: TimeInterval = 30
     /// Creates the default configuration.
     public init() {}
 }
 
 /// All requests the sidecar knows, their state machines and event logs. Thread-safe: HTTP and WebSocket handlers
 /// (on the server thread), the scheduler (on its own thread) and timers all call in; every method holds the lock
-/// only briefly and calls out (deliveries, wake-ups) after releasing it.
+/// only briefly. Deliveries to connections happen under the lock, in log order, through closures that only queue
+/// (see ``PollDelivery`` and ``Subscription``); wake-ups of the scheduler happen after releasing it.
 public final class RequestRegistry: @unchecked Sendable {
     let configuration: RegistryConfiguration
     /// Guards everything below.
-    private let lock = NSLock()
-    private var records: [RequestID: RequestRecord] = [:]
+    let lock = NSLock()
+    var records: [RequestID: RequestRecord] = [:]
     private var queue: [RequestID] = []
     /// Running requests whose cancellation the scheduler has not yet carried out.
     private var cancelRequests: Set<RequestID> = []
     private var nextSequence: UInt64 = 1
-    private var nextWaiter: UInt64 = 1
+    var nextWaiter: UInt64 = 1
     /// Set by ``closeAndCancelQueued()`` at shutdown: new requests are refused.
     private var closed = false
     /// Broadcast whenever a client reads events, so a shutdown drain notices when everything was collected.
-    private let readSignal = NSCondition()
+    let readSignal = NSCondition()
     /// Wakes the scheduler when there is new work or a cancellation.
     var onWork: @Sendable () -> Void = {}
-    private(set) var counters = Counters()
+    var counters = Counters()
 
     /// Totals for `/metrics`.
     struct Counters {
@@ -105,64 +108,12 @@ public final class RequestRegistry: @unchecked Sendable {
             guard let record = records[id] else { return nil }
             record.lastActivity = now
             var reason: FinishReason?
-            if case let .done(finish, _, _) = record.events.last { reason = finish }
+            if case let .done(finish, _, _) = record.log.events.last { reason = finish }
             return Snapshot(id: id, state: record.state, tokens: record.generatedIDs.count,
-                            promptTokens: record.promptIDs.count, eventsPending: record.events.count - record.readCursor,
+                            promptTokens: record.promptIDs.count,
+                            eventsPending: record.log.count - record.pollCursor.committed,
                             finishReason: reason, cancelRequested: cancelRequests.contains(id))
         }
-    }
-
-    /// Result of a `/pop-result` read.
-    enum PollResult { case events([GenerationEvent]), waiting(token: UInt64), notFound }
-
-    /// Reads up to `maxEvents` unread events. With none available and `wait` set, registers `deliver` to be called
-    /// (once) when events arrive; the caller calls ``expireWaiter(_:token:)`` when the wait runs out.
-    func poll(_ id: RequestID, maxEvents: Int, wait: Bool, now: Date = Date(),
-              deliver: @escaping @Sendable ([GenerationEvent]) -> Void) -> PollResult {
-        lock.withLock {
-            guard let record = records[id] else { return .notFound }
-            record.lastActivity = now
-            if record.readCursor < record.events.count || !wait {
-                return .events(take(record, maxEvents))
-            }
-            let token = nextWaiter
-            nextWaiter += 1
-            record.waiters.append(PollWaiter(token: token, maxEvents: maxEvents, deliver: deliver))
-            return .waiting(token: token)
-        }
-    }
-
-    /// Ends a long-poll that got no event in time: its delivery is called with no events.
-    func expireWaiter(_ id: RequestID, token: UInt64) {
-        let waiter = lock.withLock { () -> PollWaiter? in
-            guard let record = records[id], let index = record.waiters.firstIndex(where: { $0.token == token }) else {
-                return nil
-            }
-            return record.waiters.remove(at: index)
-        }
-        waiter?.deliver([])
-    }
-
-    /// Hands out up to `maxEvents` (at least one) unread events and advances the read cursor past them.
-    /// `maxEvents` may be `Int.max` ("everything"): the count is compared, never added to the cursor.
-    private func take(_ record: RequestRecord, _ maxEvents: Int) -> [GenerationEvent] {
-        let unread = record.events.count - record.readCursor
-        let end = record.readCursor + min(unread, max(1, maxEvents))
-        defer {
-            record.readCursor = end
-            readSignal.broadcast()
-        }
-        return Array(record.events[record.readCursor ..< end])
-    }
-
-    /// Sends every future event of `id` to `subscriber` (WebSocket delivery), starting with unread ones.
-    func subscribe(_ id: RequestID, _ subscriber: @escaping @Sendable (GenerationEvent) -> Void) {
-        let backlog = lock.withLock { () -> [GenerationEvent] in
-            guard let record = records[id] else { return [] }
-            record.subscriber = subscriber
-            return take(record, Int.max)
-        }
-        backlog.forEach(subscriber)
     }
 
     /// What a cancellation found.
@@ -205,11 +156,9 @@ public final class RequestRegistry: @unchecked Sendable {
         for id in queued { finish(id, reason: .cancelled, error: nil) }
     }
 
-    /// Finished requests whose final event no client has collected yet (WebSocket subscribers count as collected).
+    /// Finished requests whose final event no client has collected yet (queued on a WebSocket counts as collected).
     var undeliveredCount: Int {
-        lock.withLock {
-            records.values.filter { $0.subscriber == nil && $0.readCursor < $0.events.count }.count
-        }
+        lock.withLock { records.values.filter { $0.pollCursor.committed < $0.log.count }.count }
     }
 
     /// Waits until every final event was collected or `timeout` passed; returns whether all were collected.
@@ -239,15 +188,20 @@ public final class RequestRegistry: @unchecked Sendable {
     /// Number of requests held (any state), for tests and metrics.
     var count: Int { lock.withLock { records.count } }
 
-    /// Drops finished requests past their TTL and cancels abandoned live ones.
+    /// Drops finished requests past their TTL; cancels live ones nobody has read for ``RegistryConfiguration/abandonedTTL``
+    /// and those whose WebSocket dropped more than ``RegistryConfiguration/detachedGrace`` ago without a resume.
     func sweep(now: Date = Date()) {
         let abandoned = lock.withLock { () -> [RequestID] in
             records = records.filter { _, record in
                 guard let finished = record.finishedAt else { return true }
                 return now.timeIntervalSince(finished) < configuration.finishedTTL
             }
-            return records.values.filter {
-                !$0.state.isTerminal && now.timeIntervalSince($0.lastActivity) > configuration.abandonedTTL
+            return records.values.filter { record in
+                guard !record.state.isTerminal else { return false }
+                if let detached = record.detachedSince, now.timeIntervalSince(detached) > configuration.detachedGrace {
+                    return true
+                }
+                return now.timeIntervalSince(record.lastActivity) > configuration.abandonedTTL
             }.map(\.id)
         }
         abandoned.forEach { cancel($0) }
@@ -283,88 +237,6 @@ public final class RequestRegistry: @unchecked Sendable {
         lock.withLock {
             defer { cancelRequests.removeAll() }
             return cancelRequests
-        }
-    }
-
-    /// What the scheduler should do after a token.
-    enum TokenOutcome { case proceed, finished }
-
-    /// Records a sampled token: detokenizes it, checks stop strings, end of generation (any id of
-    /// `endOfGeneration`, finish reason `eos`) and length, appends events.
-    func accept(_ token: TokenID, for id: RequestID, endOfGeneration: Set<TokenID>, contextFull: Bool) -> TokenOutcome {
-        var deliveries: [() -> Void] = []
-        let outcome = lock.withLock { () -> TokenOutcome in
-            guard let record = records[id], record.state == .running else { return .finished }
-            if endOfGeneration.contains(token), record.generatedIDs.count >= record.request.minTokens {
-                let tail = record.textProcessor.finish()
-                if !tail.isEmpty {
-                    // Text held back (a possible stop string, half a character) is completed by end-of-sequence.
-                    append(.token(text: tail, tokenID: Int(token), index: record.generatedIDs.count), to: record,
-                           deliveries: &deliveries)
-                }
-                complete(record, reason: .eos, error: nil, deliveries: &deliveries)
-                return .finished
-            }
-            let text: String, stopped: Bool
-            do { (text, stopped) = try record.textProcessor.push(token) } catch {
-                complete(record, reason: .error, error: ProtocolError(status: 500, code: "invalid_token",
-                                                                      message: "\(error)"), deliveries: &deliveries)
-                return .finished
-            }
-            record.generatedIDs.append(token)
-            counters.tokensGenerated += 1
-            let index = record.generatedIDs.count - 1
-            let atLength = record.generatedIDs.count >= record.request.maxNewTokens || contextFull
-            let finalText = stopped || !atLength ? text : text + record.textProcessor.finish()
-            append(.token(text: finalText, tokenID: Int(token), index: index), to: record, deliveries: &deliveries)
-            if stopped || atLength {
-                complete(record, reason: stopped ? .stop : .length, error: nil, deliveries: &deliveries)
-                return .finished
-            }
-            return .proceed
-        }
-        deliveries.forEach { $0() }
-        return outcome
-    }
-
-    /// Ends a request with a final event (scheduler: cancellations carried out, failures; registry: queued cancels).
-    func finish(_ id: RequestID, reason: FinishReason, error: ProtocolError?) {
-        var deliveries: [() -> Void] = []
-        lock.withLock {
-            guard let record = records[id], !record.state.isTerminal else { return }
-            complete(record, reason: reason, error: error, deliveries: &deliveries)
-        }
-        deliveries.forEach { $0() }
-    }
-
-    private func complete(_ record: RequestRecord, reason: FinishReason, error: ProtocolError?,
-                          deliveries: inout [() -> Void]) {
-        let transition: RequestState.Transition = switch reason {
-        case .cancelled: .cancel
-        case .error: .fail
-        default: .finish(reason)
-        }
-        guard let next = record.state.applying(transition) else { return }
-        record.state = next
-        record.finishedAt = Date()
-        counters.finished[reason, default: 0] += 1
-        var failure = error
-        failure?.requestID = record.id.rawValue
-        append(.done(reason: reason, usage: record.usage, error: failure), to: record, deliveries: &deliveries)
-    }
-
-    private func append(_ event: GenerationEvent, to record: RequestRecord, deliveries: inout [() -> Void]) {
-        record.events.append(event)
-        if let subscriber = record.subscriber {
-            record.readCursor = record.events.count
-            deliveries.append { subscriber(event) }
-        } else {
-            // Each waiting long-poll gets its own share of the unread events; the rest keep waiting.
-            while let waiter = record.waiters.first, record.readCursor < record.events.count {
-                record.waiters.removeFirst()
-                let events = take(record, waiter.maxEvents)
-                deliveries.append { waiter.deliver(events) }
-            }
         }
     }
 }
