@@ -15,6 +15,8 @@ struct PeerCommand: ParsableCommand {
     @Option(help: "Port; 0 picks a free one (printed on stdout).") var port: Int
     @Option(help: "Shared secret the sidecar must prove (HMAC challenge-response).") var secret: String?
     @Option(help: "Element type of the hidden states sent back: f32 or f16.") var hiddenDtype = "f32"
+    @Option(help: "Most sequences cached at once, over all sidecars (announced; frames past it are refused).")
+    var capacity = 256
 
     func parsedLayers() throws -> Range<Int> {
         let parts = layers.split(separator: ":").map { Int($0) }
@@ -28,6 +30,7 @@ struct PeerCommand: ParsableCommand {
         _ = try parsedLayers()
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard ["f32", "f16"].contains(hiddenDtype) else { throw ValidationError("--hidden-dtype must be f32 or f16") }
+        guard (1 ... 1 << 20).contains(capacity) else { throw ValidationError("--capacity must be in 1...1048576") }
     }
 
     func run() throws {
@@ -35,9 +38,10 @@ struct PeerCommand: ParsableCommand {
         let server: PeerServer
         let bound: Int
         do {
-            server = try PeerServer(modelPath: model, layers: try parsedLayers(),
-                                    configuration: .init(host: host, port: port, secret: secret,
-                                                         hiddenType: hiddenDtype == "f16" ? .f16 : .f32),
+            var configuration = PeerServer.Configuration(host: host, port: port, secret: secret,
+                                                         hiddenType: hiddenDtype == "f16" ? .f16 : .f32)
+            configuration.capacity = capacity
+            server = try PeerServer(modelPath: model, layers: try parsedLayers(), configuration: configuration,
                                     progress: LoadProgressPrinter().report)
             bound = try server.start()
         } catch {

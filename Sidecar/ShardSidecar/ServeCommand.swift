@@ -25,6 +25,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Highest max_new_tokens accepted.") var maxNewTokensCap = 4096
     @Option(help: "Requests one WebSocket connection may have in flight.") var maxRequestsPerConnection = 16
     @Option(help: "Sequences in one batched step.") var maxBatch = 64
+    @Option(help: "Most prompt tokens one step carries; longer prompts are prefilled in chunks.")
+    var maxStepTokens = 512
     @Option(help: "Seconds a finished request stays readable.") var finishedTtl: Double = 300
     @Option(help: "Seconds a request whose WebSocket dropped keeps running for a client to resume it.")
     var resumeGrace: Double = 30
@@ -37,7 +39,7 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--local-shards must be >= 1 unless --peer shards serve the layers")
         }
         guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
-              maxBatch >= 1, finishedTtl > 0, shardOutageTimeout > 0
+              maxBatch >= 1, maxStepTokens >= 1, maxStepTokens <= 1 << 20, finishedTtl > 0, shardOutageTimeout > 0
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
         // Token counts travel as UInt32 in peer frames.
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
@@ -72,6 +74,7 @@ struct ServeCommand: ParsableCommand {
         configuration.maxNewTokensCap = maxNewTokensCap
         configuration.maxRequestsPerConnection = maxRequestsPerConnection
         configuration.maxBatchSequences = maxBatch
+        configuration.maxStepTokens = maxStepTokens
         configuration.finishedTTL = finishedTtl
         configuration.resumeGrace = resumeGrace
         configuration.shardOutageTimeout = shardOutageTimeout

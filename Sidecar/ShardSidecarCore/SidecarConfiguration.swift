@@ -81,4 +81,10 @@ public struct SidecarConfiguration: Sendable {
         get { registry.detachedGrace }
         set { registry.detachedGrace = newValue }
     }
+
+    /// Most prompt tokens one step carries; longer prompts are prefilled in chunks.
+    public var maxStepTokens: Int {
+        get { scheduler.maxStepTokens }
+        set { scheduler.maxStepTokens = newValue }
+    }
 }

@@ -9,6 +9,9 @@ extension HTTPWebSocketServer {
         let refusal: HTTPResponse
         if !configuration.webSocketPaths.contains(path) {
             refusal = .failure(404, code: "not_found", message: "no WebSocket endpoint at \(path)")
+        } else if state.withLock({ $0.webSockets.count }) >= configuration.maxWebSocketConnections {
+            refusal = .failure(503, code: "too_many_connections",
+                               message: "the server has \(configuration.maxWebSocketConnections) WebSocket connections")
         } else if let accept = configuration.acceptWebSocket,
                   let status = accept(path, RequestReader.headers(wsi, extra: configuration.extraHeaderNames)) {
             refusal = .failure(status, code: status == 401 ? "unauthorized" : "upgrade_refused",
@@ -28,7 +31,9 @@ extension HTTPWebSocketServer {
         let limit = configuration.maxQueuedBytesPerConnection
         let id = state.withLock { state in
             let id = state.allocateID()
-            state.webSockets[id] = WebSocketSession(wsi: UInt(bitPattern: wsi), outbox: Outbox(limit: limit))
+            state.webSockets[id] = WebSocketSession(
+                wsi: UInt(bitPattern: wsi), outbox: Outbox(limit: limit),
+                messageLimit: min(configuration.initialWebSocketMessageBytes ?? .max, configuration.maxWebSocketMessageBytes))
             return id
         }
         session.pointee = id
@@ -47,9 +52,10 @@ extension HTTPWebSocketServer {
     func webSocketReceived(_ wsi: OpaquePointer, id: UInt64, bytes: UnsafeRawBufferPointer) -> Int32 {
         let isFinal = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
         let isBinary = lws_frame_is_binary(wsi) != 0
-        let limit = configuration.maxWebSocketMessageBytes
+        var limit = configuration.maxWebSocketMessageBytes
         let outcome = state.withLock { state -> Reassembly in
             guard let session = state.webSockets[id] else { return .partial }
+            limit = session.messageLimit
             if session.partial.count + bytes.count > limit {
                 state.webSockets[id]!.partial = []
                 return .tooLarge

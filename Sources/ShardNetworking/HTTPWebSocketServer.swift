@@ -91,6 +91,14 @@ public final class HTTPWebSocketServer: Sendable {
         }
     }
 
+    /// Sets the largest message `connection` may send from now on (capped at
+    /// ``Configuration/maxWebSocketMessageBytes``). Thread-safe; ignored when the connection is gone.
+    public func setMessageLimit(_ bytes: Int, for connection: ConnectionID) {
+        state.withLock { state in
+            state.webSockets[connection.rawValue]?.messageLimit = min(bytes, configuration.maxWebSocketMessageBytes)
+        }
+    }
+
     /// Closes the WebSocket `connection` with `code` and `reason` after the messages already queued. Thread-safe;
     /// ignored when the connection is gone. A client that does not read is dropped after 10 seconds.
     public func close(_ connection: ConnectionID, code: UInt16, reason: String) {

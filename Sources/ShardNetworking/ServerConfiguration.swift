@@ -9,6 +9,13 @@ extension HTTPWebSocketServer {
         public var maxRequestBodyBytes = 1 << 20
         /// Largest accepted (reassembled) WebSocket message; larger ones close the connection with 1009.
         public var maxWebSocketMessageBytes = 1 << 20
+        /// Largest message a new WebSocket connection may send until the handler raises its limit with
+        /// ``HTTPWebSocketServer/setMessageLimit(_:for:)`` (e.g. once it authenticated); `nil`: the full
+        /// ``maxWebSocketMessageBytes`` from the start. Keeps unauthenticated clients from making the server
+        /// reassemble large messages.
+        public var initialWebSocketMessageBytes: Int?
+        /// Most WebSocket connections open at once; further upgrades are answered 503 `too_many_connections`.
+        public var maxWebSocketConnections = 4096
         /// Most bytes queued for one WebSocket connection. A send beyond it returns ``SendResult/overloaded`` and the
         /// connection is closed with 1008 (the client reads too slowly); other connections are unaffected.
         public var maxQueuedBytesPerConnection = 8 << 20

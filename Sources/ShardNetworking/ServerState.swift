@@ -108,6 +108,8 @@ struct WebSocketSession: Sendable {
     var closeTimerArmed = false
     /// The client sent a close frame (a deliberate close, not a dropped connection).
     var closedByClient = false
+    /// Largest message accepted from this connection now.
+    var messageLimit: Int
 }
 
 /// A WebSocket close the service thread should perform.

@@ -37,9 +37,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private let executor: StageFrameExecutor
     private let modelSHA256: String
     private let compute = DispatchQueue(label: "shard-peer-compute")
-    /// Guards `links`.
+    /// Guards `links` and `sequences`.
     private let lock = NSLock()
     private var links: [ConnectionID: Link] = [:]
+    private var sequences: PeerSequenceTable
     private var server: HTTPWebSocketServer?
 
     /// Loads layers `layers` of the model at `modelPath`.
@@ -56,6 +57,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
                                       hiddenType: configuration.hiddenType)
         modelSHA256 = file.sha256Hex()
         self.configuration = configuration
+        sequences = PeerSequenceTable(capacity: configuration.capacity)
         progress?(.ready(seconds: Date().timeIntervalSince(started)))
     }
 
@@ -68,11 +70,22 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         serverConfiguration.host = configuration.host
         serverConfiguration.port = configuration.port
         serverConfiguration.webSocketPaths = ["/peer"]
-        serverConfiguration.maxWebSocketMessageBytes = 64 << 20
+        serverConfiguration.maxWebSocketMessageBytes = Self.maxFrameBytes
+        // Until a link has authenticated, only the small handshake messages are accepted (no large reassembly
+        // for strangers), and only so many links may be open.
+        serverConfiguration.initialWebSocketMessageBytes = 64 << 10
+        serverConfiguration.maxWebSocketConnections = Self.maxLinks
+        // A reply (hidden states of a step's rows) is bounded like a frame; the queue holds two of them.
+        serverConfiguration.maxQueuedBytesPerConnection = 2 * Self.maxFrameBytes
         let server = HTTPWebSocketServer(configuration: serverConfiguration, handler: self)
         self.server = server
         return try server.start()
     }
+
+    /// Largest frame a sidecar may send once authenticated.
+    static let maxFrameBytes = 64 << 20
+    /// Most links (sidecars, authenticated or not) at once.
+    static let maxLinks = 64
 
     /// Stops serving.
     public func shutdown() { server?.shutdown() }
@@ -113,14 +126,16 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         }
     }
 
-    /// Forgets the link; when no sidecar remains, frees every cache.
+    /// Forgets the link and frees the caches of its sequences (their sidecar replays them when it reconnects);
+    /// other links' sequences are untouched.
     public func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
-        let idle = lock.withLock { () -> Bool in
-            links.removeValue(forKey: connection)
-            return links.values.allSatisfy { !$0.authenticated }
+        compute.async { [self] in
+            let freed = lock.withLock { () -> [SequenceID] in
+                links.removeValue(forKey: connection)
+                return sequences.close(connection)
+            }
+            for id in freed { executor.stage.release(id) }
         }
-        // The sidecar that owned the caches is gone; it replays its sequences when it reconnects.
-        if idle { compute.async { [executor] in executor.stage.releaseAll() } }
     }
 
     private func handshake(_ text: String, connection: ConnectionID, server: HTTPWebSocketServer) {
@@ -139,6 +154,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             return
         }
         lock.withLock { links[connection]?.authenticated = true }
+        server.setMessageLimit(Self.maxFrameBytes, for: connection)
         let mac = PeerHandshake.mac(secret: configuration.secret, role: "peer", nonce: sidecarNonce)
         _ = server.send(.text(JSONValue.object(["type": .string("ready"), "mac": .string(mac)]).encodedString()),
                         to: connection)
@@ -149,12 +165,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             server.close(connection, code: PeerHandshake.authenticationFailed, reason: "frame before authentication")
             return
         }
-        let executor = self.executor
-        compute.async { [weak server] in
+        compute.async { [weak server, self] in
             guard let server else { return }
             do {
-                let frame = try PeerFrame.decode(bytes)
-                if let result = try executor.execute(frame) {
+                if let result = try execute(try PeerFrame.decode(bytes), on: connection) {
                     _ = server.send(.binary(result.encoded()), to: connection)
                 }
             } catch {
@@ -162,5 +176,21 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
                 server.close(connection, code: PeerHandshake.badFrame, reason: String("\(error)".prefix(100)))
             }
         }
+    }
+
+    /// Runs a frame of `link` with the link's sequence numbers mapped to this peer's own (on the compute queue).
+    private func execute(_ frame: PeerFrame, on link: ConnectionID) throws -> PeerFrame? {
+        let wire = frame.slices.map(\.sequence)
+        if frame.kind == .release {
+            let freed = lock.withLock { sequences.release(wire, on: link) }
+            for id in freed { executor.stage.release(id) }
+            return nil
+        }
+        let local = try lock.withLock { () throws -> [SequenceID] in try sequences.resolve(wire, on: link) }
+        var mapped = frame
+        for index in mapped.slices.indices { mapped.slices[index].sequence = local[index].rawValue }
+        guard var result = try executor.execute(mapped) else { return nil }
+        result.slices = frame.slices
+        return result
     }
 }

@@ -22,6 +22,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     private var state: ShardState = .connecting
     private var detail: String?
     private var announcedLayers: Range<Int> = 0 ..< 0
+    private var announcedCapacity: Int?
     private var client: WebSocketClient?
     private var latency: Double?
     private var pending: (step: UInt64, semaphore: DispatchSemaphore, result: PeerFrame?)?
@@ -43,6 +44,9 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     }
 
     func cachedSequenceCount() -> Int? { nil }
+
+    /// The capacity the peer announced in its hello.
+    var capacity: Int? { lock.withLock { announcedCapacity } }
 
     /// Starts the connect / serve / reconnect loop.
     func start() {
@@ -112,6 +116,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         lock.withLock {
             self.client = client
             announcedLayers = hello.layers
+            announcedCapacity = max(1, hello.capacity)
         }
         setState(.ready)
         Log.info("peer \(configuration.url) ready: layers \(hello.layers.lowerBound)..<\(hello.layers.upperBound)")

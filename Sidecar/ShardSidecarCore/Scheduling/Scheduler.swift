@@ -16,6 +16,13 @@ final class Scheduler: @unchecked Sendable {
         var maxBatchSequences = 64
         /// How long requests wait for a missing layer range to come back before they fail.
         var shardOutageTimeout: TimeInterval = 30
+        /// Most prompt tokens one step carries (chunked prefill). Decoding sequences always take their one token;
+        /// prompts (and replays) share what is left, oldest first, in chunks, so a long prompt neither stalls the
+        /// running streams nor makes a frame larger than a peer accepts.
+        var maxStepTokens = 512
+        /// Steps that fail in a row (each replayed) before the requests in them fail with `shards_failing`: a
+        /// step that cannot succeed must not be replayed forever.
+        var maxConsecutiveFailures = 4
     }
 
     /// A running sequence: what to feed next, and where.
@@ -42,6 +49,7 @@ final class Scheduler: @unchecked Sendable {
     private var active: [Active] = []
     private var stepID: UInt64 = 0
     private var outageSince: Date?
+    private var consecutiveFailures = 0
 
     init(registry: RequestRegistry, pipeline: ShardPipeline, configuration: Configuration, endOfGeneration: Set<TokenID>,
          contextLength: Int, metrics: SchedulerMetrics) {
@@ -84,7 +92,7 @@ final class Scheduler: @unchecked Sendable {
         while true {
             // Admission runs whenever capacity is free and work is queued, not only on a wake-up: when every
             // running sequence finishes in one step, the queue must not wait for an unrelated request.
-            let queued = active.count < configuration.maxBatchSequences && registry.hasQueued
+            let queued = active.count < sequenceLimit() && registry.hasQueued
             let shouldStop = condition.withLock { () -> Bool in
                 while !stopping, wakeups == 0, active.isEmpty, !queued { condition.wait() }
                 wakeups = 0
@@ -108,7 +116,7 @@ final class Scheduler: @unchecked Sendable {
             for sequence in leaving { registry.finish(sequence.admission.id, reason: .cancelled, error: nil) }
             active.removeAll { cancelled.contains($0.admission.id) }
         }
-        for admission in registry.admit(limit: configuration.maxBatchSequences - active.count) {
+        for admission in registry.admit(limit: max(0, sequenceLimit() - active.count)) {
             active.append(Active(admission: admission, pending: admission.promptIDs))
         }
         guard !active.isEmpty else { return }
@@ -118,10 +126,14 @@ final class Scheduler: @unchecked Sendable {
         }
         outageSince = nil
         stepID += 1
-        let work = active.map { sequence in
+        let chunks = Self.chunkSizes(pending: active.map(\.pending.count), budget: configuration.maxStepTokens)
+        let members = active.indices.filter { chunks[$0] > 0 }
+        let work = members.map { index in
+            let sequence = active[index]
             let request = sequence.admission.request
             return SequenceWork(
-                sequence: sequence.admission.sequence, startPosition: sequence.position, tokens: sequence.pending,
+                sequence: sequence.admission.sequence, startPosition: sequence.position,
+                tokens: Array(sequence.pending.prefix(chunks[index])),
                 sampling: PeerFrame.Sampling(
                     temperature: Float(request.temperature), topP: Float(request.topP),
                     topK: UInt32(clamping: request.topK), minTokens: UInt32(clamping: request.minTokens),
@@ -137,25 +149,59 @@ final class Scheduler: @unchecked Sendable {
             replayAll(after: error)
             return
         }
+        consecutiveFailures = 0
         metrics.recordStep(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        var stillActive: [Active] = []
-        for (var sequence, token) in zip(active, sampled) {
-            sequence.position += sequence.pending.count
+        var finished: Set<Int> = []
+        for (index, token) in zip(members, sampled) {
+            var sequence = active[index]
+            sequence.position += chunks[index]
+            sequence.pending.removeFirst(chunks[index])
+            defer { active[index] = sequence }
+            // Part of a prompt: the token sampled from its last row is not the next one; the rest comes next step.
+            guard sequence.pending.isEmpty else { continue }
             let contextFull = sequence.position >= contextLength
             switch registry.accept(token, for: sequence.admission.id, endOfGeneration: endOfGeneration, contextFull: contextFull) {
             case .finished:
                 pipeline.release([sequence.admission.sequence])
+                finished.insert(index)
             case .proceed:
                 sequence.generated.append(token)
                 sequence.pending = [token]
-                stillActive.append(sequence)
             }
         }
-        active = stillActive
+        active = active.indices.filter { !finished.contains($0) }.map { active[$0] }
+    }
+
+    /// Most sequences running at once: `--max-batch`, and no more than the shards can hold.
+    private func sequenceLimit() -> Int {
+        min(configuration.maxBatchSequences, pipeline.sequenceCapacity() ?? .max)
+    }
+
+    /// How many of its pending tokens each sequence runs this step: every decoding sequence (one pending token)
+    /// its one; prompts share what is left of `budget`, in order, so the earliest admitted finish first.
+    static func chunkSizes(pending: [Int], budget: Int) -> [Int] {
+        var left = max(0, budget - pending.filter { $0 == 1 }.count)
+        return pending.map { count in
+            if count <= 1 { return count }
+            let chunk = min(count, left)
+            left -= chunk
+            return chunk
+        }
     }
 
     /// A shard failed: free every sequence everywhere and rebuild them from their tokens in the next step.
     private func replayAll(after failure: PipelineFailure) {
+        consecutiveFailures += 1
+        if consecutiveFailures >= configuration.maxConsecutiveFailures {
+            Log.error("\(consecutiveFailures) steps failed in a row; failing \(active.count) requests: \(failure)")
+            let error = ProtocolError(status: 503, code: "shards_failing",
+                                      message: "\(consecutiveFailures) steps failed in a row; last: \(failure)")
+            for sequence in active { registry.finish(sequence.admission.id, reason: .error, error: error) }
+            pipeline.release(active.map(\.admission.sequence))
+            active.removeAll()
+            consecutiveFailures = 0
+            return
+        }
         Log.warning("step failed, replaying \(active.count) sequences: \(failure)")
         pipeline.release(active.map(\.admission.sequence))
         for index in active.indices {

@@ -54,6 +54,17 @@ final class ShardPipeline: @unchecked Sendable {
         return groups
     }
 
+    /// Most sequences the ready shards can hold at once: per layer range, the sum of its replicas' capacities;
+    /// the smallest over the ranges. `nil` when no shard has a limit (or the pipeline is incomplete).
+    func sequenceCapacity() -> Int? {
+        guard let groups = readyGroups() else { return nil }
+        let limits = groups.compactMap { group -> Int? in
+            let capacities = group.map(\.capacity)
+            return capacities.contains { $0 == nil } ? nil : capacities.reduce(0) { $0 + $1! }
+        }
+        return limits.min()
+    }
+
     /// Layer ranges no ready shard serves, merged; empty when the pipeline is complete.
     func missingLayers() -> [Range<Int>] {
         if readyGroups() != nil { return [] }
@@ -173,7 +184,9 @@ final class ShardPipeline: @unchecked Sendable {
                 chosen.append(index)
                 continue
             }
-            let best = load.indices.min { load[$0] < load[$1] }!
+            // The least loaded replica with room (a peer refuses sequences past its announced capacity).
+            let withRoom = load.indices.filter { index in group[index].capacity.map { load[index] < $0 } ?? true }
+            let best = (withRoom.isEmpty ? Array(load.indices) : withRoom).min { load[$0] < load[$1] }!
             assignment[item.sequence, default: [:]][start] = ids[best]
             load[best] += 1
             chosen.append(best)

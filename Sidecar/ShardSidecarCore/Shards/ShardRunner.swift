@@ -47,6 +47,8 @@ public protocol ShardRunner: AnyObject, Sendable {
     func release(_ sequences: [UInt64])
     /// Sequences holding cache on this shard (for tests and metrics), or `nil` when unknown.
     func cachedSequenceCount() -> Int?
+    /// Most sequences this shard holds at once (a peer announces it), or `nil` for no limit.
+    var capacity: Int? { get }
 }
 
 /// A shard computed in this process.
@@ -89,4 +91,7 @@ public final class LocalShardRunner: ShardRunner {
 
     /// Sequences with a cache on the stage.
     public func cachedSequenceCount() -> Int? { executor.stage.activeSequences.count }
+
+    /// No limit but memory.
+    public var capacity: Int? { nil }
 }

@@ -1,0 +1,120 @@
+import Foundation
+import ShardNetworking
+import ShardProtocol
+import ShardTestSupport
+import Testing
+
+/// Peers under load and abuse: defects 5, 7, 8 and 10 of the reliability issue, each against real processes.
+@Suite("Peers: bounded frames, authentication first, capacity, shared peers", .serialized, .timeLimit(.minutes(3)))
+struct PeerRobustnessTests {
+    static let model = SidecarEndToEndTests.model
+
+    static func metric(_ client: SidecarClient, _ name: String) throws -> Int? {
+        let text = try client.request("GET", "/metrics").text
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            .flatMap { Int($0.split(separator: " ").last!) }
+    }
+
+    /// Streams `count` WebSocket requests at once; returns how many ended with `length` and the expected count.
+    static func streamAll(_ client: SidecarClient, count: Int, prompt: @escaping @Sendable (Int) -> String,
+                          tokens: Int) async throws -> Int {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0 ..< count {
+                group.addTask {
+                    let result = try await client.generateByWebSocket(
+                        requestBody(prompt(index), maxNewTokens: tokens, extra: ["min_tokens": .int(Int64(tokens))]))
+                    return result.finishReason == "length" && result.tokenIDs.count == tokens
+                }
+            }
+            var completed = 0
+            for try await ok in group where ok { completed += 1 }
+            return completed
+        }
+    }
+
+    /// Defect 5: 64 requests with ~200-token prompts made one step's reply larger than the peer's send queue; the
+    /// link closed, the replay failed the same way, forever. Prompts are now prefilled in bounded chunks.
+    @Test func manyLongPromptsThroughPeersAllComplete() async throws {
+        let front = try SidecarEndToEndTests.peer(layers: "0:3"), back = try SidecarEndToEndTests.peer(layers: "3:6")
+        defer { front.stop(); back.stop() }
+        let (sidecar, client) = try SidecarEndToEndTests.sidecar(peers: [front, back])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let verse = "And God said, Let there be light: and there was light. And God saw the light, that it was good. "
+        let text = String(repeating: verse, count: 6)
+        let completed = try await Self.streamAll(client, count: 64, prompt: { index in
+            String(text.prefix(560 + index % 7)) + "\(index)"
+        }, tokens: 4)
+        #expect(completed == 64)
+        #expect(try Self.metric(client, "shard_step_failures_total") == 0, "no link dropped, nothing replayed")
+    }
+
+    /// Defect 7: a peer reassembled messages of up to 64 MiB before checking authentication. Now a link that has
+    /// not authenticated may send 64 KiB, and only so many links may be open.
+    @Test func anUnauthenticatedLinkCannotMakeThePeerBuffer() async throws {
+        let peer = try SidecarEndToEndTests.peer(layers: "0:6", extra: ["--secret", "s3cret"])
+        defer { peer.stop() }
+        let intruder = try RawSocket(port: peer.port)
+        try intruder.upgrade(path: "/peer")
+        // A binary message of 1 MiB in fragments, never authenticated: closed at 64 KiB with 1009.
+        let chunk = [UInt8](repeating: 0x41, count: 32 << 10)
+        do {
+            try intruder.sendFrame(opcode: 2, chunk, fin: false)
+            for _ in 0 ..< 31 { try intruder.sendFrame(opcode: 0, chunk, fin: false) }
+        } catch {}  // the peer may close before every fragment is written
+        #expect(try intruder.readCloseCode() == 1009)
+        let health = try RawSocket(port: peer.port).request("GET", "/health")
+        #expect(health.status == 200, "the peer still serves")
+    }
+
+    /// Defect 8: the peer's announced capacity was not enforced. The sidecar now runs no more sequences than
+    /// its shards can hold, and the peer refuses any beyond it.
+    @Test func aPeersCapacityLimitsTheRunningSequences() async throws {
+        let peer = try SidecarEndToEndTests.peer(layers: "0:6", extra: ["--capacity", "2"])
+        defer { peer.stop() }
+        let (sidecar, client) = try SidecarEndToEndTests.sidecar(peers: [peer])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let completed = try await Self.streamAll(client, count: 8, prompt: { "The LORD is \($0)" }, tokens: 20)
+        #expect(completed == 8)
+        #expect(try Self.metric(client, "shard_step_failures_total") == 0, "the peer never had to refuse")
+        // A link that asks for three sequences at once is refused (the frame is not run) and closed with 4400.
+        let link = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(peer.port)/peer")
+        var messages = link.messages.makeAsyncIterator()
+        _ = try await messages.next()  // hello
+        try link.send(.text(#"{"type": "auth", "nonce": "n", "mac": ""}"#))
+        _ = try await messages.next()  // ready
+        let frame = PeerFrame(kind: .forward, dtype: .tokens, step: 1,
+                              slices: (1 ... 3).map { PeerFrame.Slice(sequence: $0, startPosition: 0, count: 1) },
+                              tokens: [1, 2, 3])
+        try link.send(.binary(frame.encoded()))
+        do {
+            while try await messages.next() != nil { Issue.record("the peer answered a frame past its capacity") }
+        } catch let error as NetworkError {
+            #expect(error.kind == .closed(code: 4400, reason: "the peer holds its capacity of 2 sequences"))
+        }
+    }
+
+    /// Defect 10: two sidecars sharing peers used the same sequence ids and corrupted each other's caches. Each
+    /// link now has its own sequence namespace on the peer.
+    @Test func twoSidecarsSharingPeersGetTheirOwnTokens() async throws {
+        let expected = try completeReference(prompt: SidecarEndToEndTests.prompt, maxNewTokens: 16)
+        let front = try SidecarEndToEndTests.peer(layers: "0:3"), back = try SidecarEndToEndTests.peer(layers: "3:6")
+        defer { front.stop(); back.stop() }
+        let (first, firstClient) = try SidecarEndToEndTests.sidecar(peers: [front, back])
+        let (second, secondClient) = try SidecarEndToEndTests.sidecar(peers: [front, back])
+        defer { first.stop(); second.stop() }
+        try firstClient.waitUntilReady()
+        try secondClient.waitUntilReady()
+        let body = requestBody(SidecarEndToEndTests.prompt, maxNewTokens: 16)
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for round in 0 ..< 6 {
+                let client = round % 2 == 0 ? firstClient : secondClient
+                group.addTask { try await client.generateByWebSocket(body).text }
+            }
+            for try await text in group { #expect(text == expected) }
+        }
+        #expect(try Self.metric(firstClient, "shard_step_failures_total") == 0)
+        #expect(try Self.metric(secondClient, "shard_step_failures_total") == 0)
+    }
+}
