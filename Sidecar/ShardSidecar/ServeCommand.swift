@@ -32,6 +32,8 @@ struct ServeCommand: ParsableCommand {
     var resumeGrace: Double = 30
     @Option(help: "Seconds requests wait for a missing layer range to be served again before they fail.")
     var shardOutageTimeout: Double = 30
+    @Option(help: "Longest wait for a peer's answer to one step (a stall is usually noticed much sooner).")
+    var peerStepTimeout: Double = 30
 
     func validate() throws {
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
@@ -39,7 +41,8 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--local-shards must be >= 1 unless --peer shards serve the layers")
         }
         guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
-              maxBatch >= 1, maxStepTokens >= 1, maxStepTokens <= 1 << 20, finishedTtl > 0, shardOutageTimeout > 0
+              maxBatch >= 1, maxStepTokens >= 1, maxStepTokens <= 1 << 20, finishedTtl > 0, shardOutageTimeout > 0,
+              peerStepTimeout >= 1, peerStepTimeout <= 3600
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
         // Token counts travel as UInt32 in peer frames.
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
@@ -78,6 +81,7 @@ struct ServeCommand: ParsableCommand {
         configuration.finishedTTL = finishedTtl
         configuration.resumeGrace = resumeGrace
         configuration.shardOutageTimeout = shardOutageTimeout
+        configuration.peerStepTimeout = peerStepTimeout
         let sidecar: Sidecar
         let bound: Int
         do {

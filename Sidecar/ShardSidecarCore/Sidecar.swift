@@ -36,7 +36,8 @@ public final class Sidecar: @unchecked Sendable {
         let wake: @Sendable () -> Void = { wakeBox.fire() }
         remotePeers = configuration.peers.map { url in
             RemotePeerRunner(configuration: .init(url: url, expectedModelSHA256: bundle.gguf.sha256Hex(),
-                                                  secret: configuration.peerSecret), onReady: wake)
+                                                  secret: configuration.peerSecret,
+                                                  stepTimeout: configuration.peerStepTimeout), onReady: wake)
         }
         runners += remotePeers as [any ShardRunner]
         pipeline = ShardPipeline(runners: runners, blockCount: blockCount)

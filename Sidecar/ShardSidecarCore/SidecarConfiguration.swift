@@ -18,6 +18,9 @@ public struct SidecarConfiguration: Sendable {
     public var peers: [String] = []
     /// Shared secret peers must prove.
     public var peerSecret: String?
+    /// Longest wait for a peer's answer to one step; a step usually gets a much shorter stall timeout, from the
+    /// link's measured time per row (at least 3 s).
+    public var peerStepTimeout: Double = 30
     /// Largest request body accepted.
     public var maxBodyBytes = 1 << 20
     /// At shutdown, how long polling clients may take to collect the final events of their requests.

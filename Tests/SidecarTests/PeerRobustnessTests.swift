@@ -117,4 +117,61 @@ struct PeerRobustnessTests {
         #expect(try Self.metric(firstClient, "shard_step_failures_total") == 0)
         #expect(try Self.metric(secondClient, "shard_step_failures_total") == 0)
     }
+
+    /// Defect 9: `/peers` showed `connecting` for a peer with the wrong secret, another model or nobody listening.
+    @Test func peersThatCannotServeShowDownWithTheReason() async throws {
+        let locked = try SidecarEndToEndTests.peer(layers: "0:6", extra: ["--secret", "other"])
+        let otherModel = try SidecarProcess(["peer", "--model", "Fixtures/kjv-tiny/model-f32.gguf", "--layers", "0:6",
+                                             "--port", "0"])
+        let nobody = try ReservedPort()
+        defer { locked.stop(); otherModel.stop() }
+        let (sidecar, client) = try SidecarEndToEndTests.sidecar(
+            ["--model", Self.model, "--peer-secret", "mine",
+             "--peer", "ws://127.0.0.1:\(locked.port)/peer", "--peer", "ws://127.0.0.1:\(otherModel.port)/peer",
+             "--peer", "ws://127.0.0.1:\(nobody.port)/peer"])
+        defer { sidecar.stop() }
+        let reasons = { () -> [String] in
+            guard case let .array(list)? = try? client.json("GET", "/peers").1["peers"] else { return [] }
+            return list.filter { $0["name"]?.stringValue?.hasPrefix("ws://") == true }
+                .map { "\($0["state"]?.stringValue ?? "?"): \($0["detail"]?.stringValue ?? "")" }
+        }
+        #expect(waitUntil(timeout: 30) { reasons().count == 3 && reasons().allSatisfy { $0.hasPrefix("down: ") } },
+                "\(reasons())")
+        let text = reasons().joined(separator: "\n")
+        #expect(text.contains("authentication"), "\(text)")
+        #expect(text.contains("serves model"), "\(text)")
+        #expect(try client.request("GET", "/ready").status == 200, "the local shards still serve")
+    }
+
+    /// Defect 9: a stopped (SIGSTOP) replica stayed `ready` for the whole 30 s step timeout and stalled the
+    /// sequences of its healthy twin. Replicas now run at the same time, a stall is noticed after a few seconds
+    /// (ten times the link's measured time per row, at least 3 s, whatever `--peer-step-timeout`), and only the
+    /// stalled replica's sequences are replayed, on the twin, with the same tokens.
+    @Test func aStoppedReplicaIsTakenOutWithoutStallingItsTwin() async throws {
+        let first = try SidecarEndToEndTests.peer(layers: "0:6"), second = try SidecarEndToEndTests.peer(layers: "0:6")
+        defer { first.resume(); first.stop(); second.stop() }
+        let (sidecar, client) = try SidecarEndToEndTests.sidecar(peers: [first, second], ["--peer-step-timeout", "600"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let body = requestBody(SidecarEndToEndTests.prompt, maxNewTokens: 60, extra: ["min_tokens": .int(60)])
+        // Both replicas serve (and are timed) first.
+        let expected = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0 ..< 4 { group.addTask { try await client.generateByWebSocket(body).text } }
+            var texts: Set<String> = []
+            for try await text in group { texts.insert(text) }
+            return texts
+        }
+        #expect(expected.count == 1)
+        first.pause()
+        let texts = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0 ..< 6 { group.addTask { try await client.generateByWebSocket(body).text } }
+            var texts: [String] = []
+            for try await text in group { texts.append(text) }
+            return texts
+        }
+        #expect(texts.count == 6 && Set(texts) == expected, "the twin finished every stream with the same tokens")
+        guard case let .array(list)? = try client.json("GET", "/peers").1["peers"] else { Issue.record("no peers"); return }
+        let states = list.compactMap { $0["state"]?.stringValue }
+        #expect(states.filter { $0 == "ready" }.count == 1, "the stopped replica is out of rotation: \(states)")
+    }
 }

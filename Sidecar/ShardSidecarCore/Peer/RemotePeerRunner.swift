@@ -9,8 +9,11 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         var url: String
         var expectedModelSHA256: String
         var secret: String?
-        /// Longest wait for a step's answer before the peer counts as stalled and is dropped.
+        /// Longest wait for a step's answer (a large prefill chunk on a slow peer) before the peer counts as stalled.
         var stepTimeout: TimeInterval = 30
+        /// Shortest stall timeout. Between the two, a step may take ten times the slowest time per row recently
+        /// measured on this link, so a stopped peer is noticed in seconds, not after `stepTimeout`.
+        var minimumStallTimeout: TimeInterval = 3
         var handshakeTimeout: TimeInterval = 10
     }
 
@@ -19,12 +22,13 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     private let onReady: @Sendable () -> Void
     /// Guards the fields below.
     private let lock = NSLock()
-    private var state: ShardState = .connecting
-    private var detail: String?
+    private var link = PeerLinkState.connecting
     private var announcedLayers: Range<Int> = 0 ..< 0
     private var announcedCapacity: Int?
     private var client: WebSocketClient?
     private var latency: Double?
+    /// Seconds per row of recent steps (newest last), for the stall timeout.
+    private var secondsPerRow: [Double] = []
     private var pending: (step: UInt64, semaphore: DispatchSemaphore, result: PeerFrame?)?
     private var task: Task<Void, Never>?
     private var stopped = false
@@ -38,8 +42,8 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
 
     var status: ShardStatus {
         lock.withLock {
-            ShardStatus(name: configuration.url, layers: announcedLayers, state: state,
-                        latencyMilliseconds: latency, detail: detail)
+            ShardStatus(name: configuration.url, layers: announcedLayers, state: link.shardState,
+                        latencyMilliseconds: latency, detail: link.reason)
         }
     }
 
@@ -53,11 +57,12 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         task = Task { [self] in
             var backoff = 0.2
             while !Task.isCancelled, !lock.withLock({ stopped }) {
+                apply(.dial)
                 do {
                     try await connectAndServe()
                     backoff = 0.2
                 } catch {
-                    setState(.connecting, detail: "\(error)")
+                    apply(.failed("\(error)"))
                     Log.warning("peer \(configuration.url): \(error)")
                 }
                 try? await Task.sleep(for: .seconds(backoff))
@@ -76,19 +81,36 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         client?.close(code: 1001, reason: "sidecar shutting down")
     }
 
-    private func setState(_ newState: ShardState, detail: String? = nil) {
+    /// Moves the link's state machine; a step waiting on a link that stops being ready is woken.
+    private func apply(_ event: PeerLinkState.Event) {
         let waiting = lock.withLock { () -> DispatchSemaphore? in
-            state = newState
-            self.detail = detail
-            guard newState != .ready, let pending else { return nil }
+            link = link.applying(event)
+            guard link != .ready, let pending else { return nil }
             return pending.semaphore
         }
         waiting?.signal()
     }
 
+    /// How long a step of `rows` rows may take before the peer counts as stalled.
+    private func stallTimeout(rows: Int) -> TimeInterval {
+        lock.withLock {
+            guard let slowest = secondsPerRow.max() else { return configuration.stepTimeout }
+            return min(configuration.stepTimeout,
+                       max(configuration.minimumStallTimeout, 1 + 10 * slowest * Double(max(rows, 1))))
+        }
+    }
+
     private func connectAndServe() async throws {
-        let client = try await WebSocketClient.connect(to: configuration.url)
+        let client = try await WebSocketClient.connect(
+            to: configuration.url, timeout: .milliseconds(Int(configuration.handshakeTimeout * 1000)))
+        apply(.connected)
         var messages = client.messages.makeAsyncIterator()
+        // A peer that accepts the connection but does not answer (stopped, overloaded) is dropped.
+        let deadline = Task {
+            try await Task.sleep(for: .milliseconds(Int(configuration.handshakeTimeout * 1000)))
+            client.close(code: 1008, reason: "no handshake within \(Int(configuration.handshakeTimeout)) s")
+        }
+        defer { deadline.cancel() }
         guard case let .text(helloText)? = try await messages.next(),
               let hello = JSONValue.decode(Array(helloText.utf8)).flatMap(PeerHandshake.Hello.init)
         else {
@@ -97,8 +119,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         }
         guard hello.modelSHA256 == configuration.expectedModelSHA256 else {
             client.close(code: 1008, reason: "different model")
-            setState(.down, detail: "serves model \(hello.modelSHA256.prefix(16)), not \(configuration.expectedModelSHA256.prefix(16))")
-            throw ShardError(shard: configuration.url, message: "the peer serves a different model")
+            throw ShardError(shard: configuration.url, message: "serves model \(hello.modelSHA256.prefix(16)), not \(configuration.expectedModelSHA256.prefix(16))")
         }
         let nonce = PeerHandshake.nonce()
         try client.send(.text(JSONValue.object([
@@ -110,20 +131,21 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
               PeerHandshake.verify(ready["mac"]?.stringValue, secret: configuration.secret, role: "peer", nonce: nonce)
         else {
             client.close(code: PeerHandshake.authenticationFailed, reason: "authentication failed")
-            setState(.down, detail: "authentication failed")
-            throw ShardError(shard: configuration.url, message: "the peer failed authentication")
+            throw ShardError(shard: configuration.url, message: "authentication failed")
         }
+        deadline.cancel()
         lock.withLock {
             self.client = client
             announcedLayers = hello.layers
             announcedCapacity = max(1, hello.capacity)
+            secondsPerRow = []
         }
-        setState(.ready)
+        apply(.handshakeSucceeded)
         Log.info("peer \(configuration.url) ready: layers \(hello.layers.lowerBound)..<\(hello.layers.upperBound)")
         onReady()
         defer {
             lock.withLock { self.client = nil }
-            setState(.connecting, detail: "link lost")
+            apply(.linkLost)
         }
         while let message = try await messages.next() {
             guard case let .binary(bytes) = message, let frame = try? PeerFrame.decode(bytes) else {
@@ -142,7 +164,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame {
         let semaphore = DispatchSemaphore(value: 0)
         let client = lock.withLock { () -> WebSocketClient? in
-            guard state == .ready else { return nil }
+            guard link == .ready else { return nil }
             pending = (frame.step, semaphore, nil)
             return self.client
         }
@@ -152,7 +174,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             lock.withLock { pending = nil }
             throw ShardError(shard: configuration.url, message: "send failed: \(error)")
         }
-        let timedOut = semaphore.wait(timeout: .now() + configuration.stepTimeout) == .timedOut
+        let timedOut = semaphore.wait(timeout: .now() + stallTimeout(rows: frame.rowCount)) == .timedOut
         let result = lock.withLock { () -> PeerFrame? in
             defer { pending = nil }
             return pending?.result
@@ -160,18 +182,22 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         guard let result else {
             if timedOut {
                 // A stalled peer is dropped so its sequences move elsewhere.
+                apply(.stepTimedOut)
                 client.close(code: 1011, reason: "step timed out")
-                setState(.connecting, detail: "stalled")
             }
             throw ShardError(shard: configuration.url, message: timedOut ? "step timed out" : "link lost")
         }
-        let elapsed = Date().timeIntervalSince(started) * 1000
-        lock.withLock { latency = latency.map { $0 * 0.8 + elapsed * 0.2 } ?? elapsed }
+        let seconds = Date().timeIntervalSince(started)
+        lock.withLock {
+            latency = latency.map { $0 * 0.8 + seconds * 200 } ?? seconds * 1000
+            secondsPerRow.append(seconds / Double(max(frame.rowCount, 1)))
+            if secondsPerRow.count > 32 { secondsPerRow.removeFirst() }
+        }
         return result
     }
 
     func release(_ sequences: [UInt64]) {
-        guard !sequences.isEmpty, let client = lock.withLock({ state == .ready ? self.client : nil }) else { return }
+        guard !sequences.isEmpty, let client = lock.withLock({ link == .ready ? self.client : nil }) else { return }
         let frame = PeerFrame(kind: .release, dtype: .tokens, step: 0,
                               slices: sequences.map { PeerFrame.Slice(sequence: $0, startPosition: 0, count: 0) })
         try? client.send(.binary(frame.encoded()))

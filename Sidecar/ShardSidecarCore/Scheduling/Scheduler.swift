@@ -141,18 +141,26 @@ final class Scheduler: @unchecked Sendable {
                     seed: sequence.admission.seed))
         }
         let started = DispatchTime.now().uptimeNanoseconds
-        let sampled: [TokenID]
+        let outcome: ShardPipeline.StepOutcome
         do {
-            sampled = try pipeline.step(work, stepID: stepID)
+            outcome = try pipeline.step(work, stepID: stepID)
         } catch {
             metrics.recordFailure()
             replayAll(after: error)
             return
         }
-        consecutiveFailures = 0
         metrics.recordStep(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         var finished: Set<Int> = []
-        for (index, token) in zip(members, sampled) {
+        if let failure = outcome.failures.first {
+            // Only the sequences on the failed shards are replayed; the others got their token.
+            metrics.recordFailure()
+            let failed = zip(members, outcome.sampled).filter { $0.1 == nil }.map(\.0)
+            guard replay(failed, after: failure) else { return }
+        } else {
+            consecutiveFailures = 0
+        }
+        for (index, sampledToken) in zip(members, outcome.sampled) {
+            guard let token = sampledToken else { continue }
             var sequence = active[index]
             sequence.position += chunks[index]
             sequence.pending.removeFirst(chunks[index])
@@ -189,8 +197,15 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
-    /// A shard failed: free every sequence everywhere and rebuild them from their tokens in the next step.
+    /// The pipeline could not run: free every sequence everywhere and rebuild them from their tokens.
     private func replayAll(after failure: PipelineFailure) {
+        _ = replay(Array(active.indices), after: failure)
+    }
+
+    /// Shards failed for the sequences at `indices`: free them everywhere and rebuild them from their tokens (in
+    /// chunks, in the next steps). After ``Configuration/maxConsecutiveFailures`` failing steps in a row, every
+    /// request is failed instead (`shards_failing`) and `false` is returned.
+    private func replay(_ indices: [Int], after failure: PipelineFailure) -> Bool {
         consecutiveFailures += 1
         if consecutiveFailures >= configuration.maxConsecutiveFailures {
             Log.error("\(consecutiveFailures) steps failed in a row; failing \(active.count) requests: \(failure)")
@@ -200,15 +215,16 @@ final class Scheduler: @unchecked Sendable {
             pipeline.release(active.map(\.admission.sequence))
             active.removeAll()
             consecutiveFailures = 0
-            return
+            return false
         }
-        Log.warning("step failed, replaying \(active.count) sequences: \(failure)")
-        pipeline.release(active.map(\.admission.sequence))
-        for index in active.indices {
+        Log.warning("step failed, replaying \(indices.count) sequences: \(failure)")
+        pipeline.release(indices.map { active[$0].admission.sequence })
+        for index in indices {
             active[index].pending = active[index].admission.promptIDs + active[index].generated
             active[index].position = 0
         }
         if !pipeline.missingLayers().isEmpty { waitForShards() }
+        return true
     }
 
     /// Some layers have no ready shard: wait (woken when one comes back), and fail everything past the timeout.

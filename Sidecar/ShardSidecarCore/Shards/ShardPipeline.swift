@@ -85,65 +85,88 @@ final class ShardPipeline: @unchecked Sendable {
         return missing.isEmpty ? [0 ..< blockCount] : missing
     }
 
-    /// Runs one step; returns one sampled token per work item, in order.
-    func step(_ work: [SequenceWork], stepID: UInt64) throws(PipelineFailure) -> [TokenID] {
+    /// What a step gave: per work item, its sampled token, or `nil` when a shard of its path failed (the item must
+    /// be replayed); and the failures.
+    struct StepOutcome: Sendable {
+        var sampled: [TokenID?]
+        var failures: [PipelineFailure]
+    }
+
+    /// Runs one step. Within a layer range, the replicas run their sequences at the same time; a replica that
+    /// fails (or stalls) fails only the sequences it holds, which skip the later ranges.
+    ///
+    /// - Throws: ``PipelineFailure`` when some layers have no ready shard (nothing ran).
+    func step(_ work: [SequenceWork], stepID: UInt64) throws(PipelineFailure) -> StepOutcome {
         guard let groups = readyGroups() else {
             throw PipelineFailure(error: ShardError(shard: "pipeline", message: "some layers have no ready shard"))
         }
-        var rowStart: [Int] = []
-        var rows = 0
-        for item in work {
-            rowStart.append(rows)
-            rows += item.tokens.count
-        }
-        var hidden: [Float] = []
+        var alive = [Bool](repeating: true, count: work.count)
+        var failures: [PipelineFailure] = []
+        // Each item's rows coming out of the previous range, and their width and element type.
+        var hidden = [[Float]](repeating: [], count: work.count)
         var width = 0
-        // Hidden states go on in the element type the previous stage chose (f16 halves the bytes).
         var hiddenType = PeerFrame.DType.f32
+        var sampled = [TokenID?](repeating: nil, count: work.count)
         for (rangeIndex, group) in groups.enumerated() {
             let isFirst = rangeIndex == 0, isLast = rangeIndex == groups.count - 1
-            let chosen = try assign(work, group: group)
-            var sampled = [TokenID](repeating: 0, count: work.count)
-            var outputs = [[Float]](repeating: [], count: work.count)
-            var outputWidth = 0
-            for (replica, runner) in group.enumerated() {
-                let members = work.indices.filter { chosen[$0] == replica }
-                if members.isEmpty { continue }
+            let chosen = assign(work, group: group, alive: &alive, failures: &failures)
+            let frames = group.indices.map { replica -> (members: [Int], frame: PeerFrame)? in
+                let members = work.indices.filter { alive[$0] && chosen[$0] == replica }
+                if members.isEmpty { return nil }
                 let slices = members.map {
                     PeerFrame.Slice(sequence: work[$0].sequence, startPosition: UInt32(work[$0].startPosition),
                                     count: UInt32(work[$0].tokens.count))
                 }
-                var frame = PeerFrame(kind: .forward, dtype: isFirst ? .tokens : hiddenType, step: stepID, slices: slices,
-                                      sampling: isLast ? members.map { work[$0].sampling } : nil,
+                var frame = PeerFrame(kind: .forward, dtype: isFirst ? .tokens : hiddenType, step: stepID,
+                                      slices: slices, sampling: isLast ? members.map { work[$0].sampling } : nil,
                                       width: isFirst ? 0 : width)
-                if isFirst {
-                    frame.tokens = members.flatMap { work[$0].tokens }
-                } else {
-                    frame.values = members.flatMap { index in
-                        hidden[rowStart[index] * width ..< (rowStart[index] + work[index].tokens.count) * width]
-                    }
+                if isFirst { frame.tokens = members.flatMap { work[$0].tokens } } else {
+                    frame.values = members.flatMap { hidden[$0] }
                 }
+                return (members, frame)
+            }
+            let results = Self.runConcurrently(group, frames)
+            for (replica, outcome) in results.enumerated() {
+                guard let (members, frame) = frames[replica] else { continue }
                 let result: PeerFrame
-                do { result = try runner.run(frame) } catch { throw PipelineFailure(error: error) }
-                try check(result, against: frame, from: runner, last: isLast)
+                do throws(PipelineFailure) {
+                    result = try outcome.get()
+                    try check(result, against: frame, from: group[replica], last: isLast)
+                } catch {
+                    failures.append(error)
+                    for index in members { alive[index] = false }
+                    continue
+                }
                 if isLast {
                     for (offset, index) in members.enumerated() { sampled[index] = result.tokens[offset] }
                 } else {
-                    outputWidth = result.width
+                    width = result.width
                     hiddenType = result.dtype
                     var offset = 0
                     for index in members {
                         let count = work[index].tokens.count * result.width
-                        outputs[index] = Array(result.values[offset ..< offset + count])
+                        hidden[index] = Array(result.values[offset ..< offset + count])
                         offset += count
                     }
                 }
             }
-            if isLast { return sampled }
-            hidden = outputs.flatMap { $0 }
-            width = outputWidth
         }
-        return []
+        return StepOutcome(sampled: sampled, failures: failures)
+    }
+
+    /// Runs each replica's frame on its own thread (one replica: on this one) and waits for all.
+    private static func runConcurrently(_ group: [any ShardRunner],
+                                        _ frames: [(members: [Int], frame: PeerFrame)?]) -> [Result<PeerFrame, PipelineFailure>] {
+        let busy = frames.indices.filter { frames[$0] != nil }
+        let results = ResultSlots(count: frames.count)
+        let run: @Sendable (Int) -> Void = { replica in
+            guard let frame = frames[replica]?.frame else { return }
+            do throws(ShardError) { results.set(replica, .success(try group[replica].run(frame))) } catch {
+                results.set(replica, .failure(PipelineFailure(error: error)))
+            }
+        }
+        if busy.count == 1 { run(busy[0]) } else { DispatchQueue.concurrentPerform(iterations: busy.count) { run(busy[$0]) } }
+        return results.values
     }
 
     private func check(_ result: PeerFrame, against frame: PeerFrame, from runner: any ShardRunner,
@@ -163,8 +186,10 @@ final class ShardPipeline: @unchecked Sendable {
         }
     }
 
-    /// Chooses the replica of each work item in one range, keeping existing assignments.
-    private func assign(_ work: [SequenceWork], group: [any ShardRunner]) throws(PipelineFailure) -> [Int] {
+    /// Chooses the replica of each live work item in one range, keeping existing assignments. An item whose
+    /// replica is gone (its cache with it) fails and must be replayed.
+    private func assign(_ work: [SequenceWork], group: [any ShardRunner], alive: inout [Bool],
+                        failures: inout [PipelineFailure]) -> [Int] {
         let start = group[0].layers.lowerBound
         let ids = group.map { ObjectIdentifier($0) }
         lock.lock()
@@ -173,15 +198,16 @@ final class ShardPipeline: @unchecked Sendable {
         for ranges in assignment.values {
             if let owner = ranges[start], let index = ids.firstIndex(of: owner) { load[index] += 1 }
         }
-        var chosen: [Int] = []
-        for item in work {
+        var chosen = [Int](repeating: -1, count: work.count)
+        for (position, item) in work.enumerated() where alive[position] {
             if let owner = assignment[item.sequence]?[start] {
                 guard let index = ids.firstIndex(of: owner) else {
-                    // Its cache is gone with the shard: the sequence must be replayed elsewhere.
-                    throw PipelineFailure(error: ShardError(shard: "layers \(group[0].layers)",
-                                                            message: "the shard holding sequence \(item.sequence) is down"))
+                    failures.append(PipelineFailure(error: ShardError(
+                        shard: "layers \(group[0].layers)", message: "the shard holding sequence \(item.sequence) is down")))
+                    alive[position] = false
+                    continue
                 }
-                chosen.append(index)
+                chosen[position] = index
                 continue
             }
             // The least loaded replica with room (a peer refuses sequences past its announced capacity).
@@ -189,7 +215,7 @@ final class ShardPipeline: @unchecked Sendable {
             let best = (withRoom.isEmpty ? Array(load.indices) : withRoom).min { load[$0] < load[$1] }!
             assignment[item.sequence, default: [:]][start] = ids[best]
             load[best] += 1
-            chosen.append(best)
+            chosen[position] = best
         }
         return chosen
     }
@@ -199,5 +225,19 @@ final class ShardPipeline: @unchecked Sendable {
         guard !sequences.isEmpty else { return }
         lock.withLock { for sequence in sequences { assignment[sequence] = nil } }
         for runner in runners { runner.release(sequences) }
+    }
+}
+
+/// One result slot per replica, written from the threads of ``ShardPipeline/step(_:stepID:)``.
+private final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<PeerFrame, PipelineFailure>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ result: Result<PeerFrame, PipelineFailure>) { lock.withLock { slots[index] = result } }
+    /// Every slot, a missing one as a failure (it was not run).
+    var values: [Result<PeerFrame, PipelineFailure>] {
+        lock.withLock {
+            slots.map { $0 ?? .failure(PipelineFailure(error: ShardError(shard: "pipeline", message: "not run"))) }
+        }
     }
 }

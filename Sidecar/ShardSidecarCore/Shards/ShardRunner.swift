@@ -5,9 +5,13 @@ import ShardProtocol
 public enum ShardState: String, Sendable {
     /// Serving.
     case ready
-    /// Connecting, handshaking or reconnecting.
+    /// Connecting or reconnecting.
     case connecting
-    /// Refused (wrong model, failed authentication) or unreachable.
+    /// Connected; checking the model and authenticating.
+    case handshaking
+    /// A step got no answer in time: out of rotation while the link is dropped and re-established.
+    case stalled
+    /// Refused (wrong model, failed authentication) or unreachable; retried with backoff.
     case down
 }
 
