@@ -15,9 +15,11 @@ extension HTTPWebSocketServer {
         let method = RequestReader.method(wsi)
         let headers = RequestReader.headers(wsi, extra: configuration.extraHeaderNames)
         let declaredLength = headers["content-length"].flatMap { Int($0) }
+        // lws 4.1 waits for a body after POST/PUT/PATCH headers without Content-Length (until its timeout), so
+        // those are refused at once too, with a message that says what to send.
         if declaredLength == nil, headers["transfer-encoding"] != nil || ["POST", "PUT", "PATCH"].contains(method) {
             let refusal = HTTPResponse.failure(411, code: "length_required",
-                                               message: "a request body needs a Content-Length header")
+                                               message: "send a Content-Length header (Content-Length: 0 for no body)")
             _ = writeImmediately(wsi, refusal)
             return -1  // the unread body would be parsed as the next request: close
         }

@@ -21,11 +21,21 @@ struct ServiceThread {
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { argument in
             let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+            ServiceThread.isCurrent = true
             box.body()
             return nil
         }, box)
         precondition(created == 0, "pthread_create failed: \(created)")
         pthread_detach(thread)
+    }
+
+    private static let marker = ThreadMarker()
+
+    /// Whether the calling thread is a service thread (of any server or client): code that may block (tokenizing,
+    /// parsing large bodies, waiting) asserts that it is not, the way swift-nio asserts its event loop.
+    static var isCurrent: Bool {
+        get { marker.isSet }
+        set { marker.isSet = newValue }
     }
 
     private final class Box: Sendable {
@@ -50,4 +60,26 @@ final class StartupSignal: Sendable {
         semaphore.wait()
         return try result.withLock { $0! }.get()
     }
+}
+
+/// A per-thread flag (a pthread key): set on service threads.
+struct ThreadMarker: Sendable {
+    private let key: pthread_key_t
+
+    init() {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        self.key = key
+    }
+
+    var isSet: Bool {
+        get { pthread_getspecific(key) != nil }
+        nonmutating set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
+    }
+}
+
+extension HTTPWebSocketServer {
+    /// Whether the calling thread runs a libwebsockets service loop (a handler callback). Such a thread must never
+    /// block: handlers hand slow work (tokenizing, parsing large bodies) to another thread.
+    public static var isServiceThread: Bool { ServiceThread.isCurrent }
 }

@@ -118,8 +118,10 @@ struct ShardClientTests {
         peer.resume()
         #expect(try waitUntil { try Self.json(sidecar, "/requests/\(id)").1["state"] == .string("cancelled") })
         #expect(try Self.metric(sidecar, #"shard_requests{state="running"}"#) == 0)
-        let peerHealth = try RawSocket(port: peer.port).request("GET", "/health")
-        #expect(JSONValue.decode(peerHealth.body)?["sequences"] == .int(0), "the shard freed the sequence")
+        // Releases travel as frames and are applied in the peer's order of work: wait for it.
+        #expect(try waitUntil {
+            JSONValue.decode(try RawSocket(port: peer.port).request("GET", "/health").body)?["sequences"] == .int(0)
+        }, "the shard freed the sequence")
     }
 
     @Test func noSidecarIsTheDocumentedError() async throws {

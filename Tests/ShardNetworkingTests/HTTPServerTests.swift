@@ -94,6 +94,14 @@ struct HTTPServerTests {
         #expect(fixture.handler.log.events.isEmpty)
     }
 
+    @Test("handlers run on the service thread, which says so; other threads are not it")
+    func serviceThreadIsKnown() throws {
+        let fixture = try TestServer()
+        defer { fixture.server.shutdown() }
+        #expect(try RawSocket(port: fixture.port).request("GET", "/echo").text.contains("t:service"))
+        #expect(!HTTPWebSocketServer.isServiceThread)
+    }
+
     @Test("long-poll: respond() from another thread 200 ms later")
     func delayedRespond() async throws {
         let fixture = try TestServer()

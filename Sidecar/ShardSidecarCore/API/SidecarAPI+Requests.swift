@@ -6,6 +6,7 @@ import ShardTokenizers
 extension SidecarAPI {
     /// Validates, resolves and registers a request. Shared by `/broadcast-work` and `/ws/generate`.
     func submit(_ request: GenerationRequest, id: RequestID) throws(ProtocolError) -> RequestRegistry.Submission {
+        assert(!HTTPWebSocketServer.isServiceThread, "submissions render and tokenize: never on the service thread")
         do throws(ProtocolError) {
             try request.validate(limits: configuration.limits)
             guard model.matches(request.model) else {

@@ -22,6 +22,9 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
     let metrics: SchedulerMetrics
     let startedAt = Date()
     let sessions = WebSocketSessions()
+    /// Where submissions (JSON parsing, prompt rendering, tokenization) and WebSocket messages are handled, in
+    /// arrival order: the server's service thread never blocks on them.
+    let worker = DispatchQueue(label: "shard-api-worker")
 
     init(configuration: Configuration, registry: RequestRegistry, model: ModelService, pipeline: ShardPipeline,
          metrics: SchedulerMetrics) {
@@ -35,6 +38,12 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
     // MARK: HTTP
 
     func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
+        if request.method == "POST", request.path.hasSuffix("/broadcast-work") {
+            worker.async { [self] in
+                if let response = route(request, server: server) { server.respond(response, to: request.connection) }
+            }
+            return
+        }
         if let response = route(request, server: server) { server.respond(response, to: request.connection) }
     }
 

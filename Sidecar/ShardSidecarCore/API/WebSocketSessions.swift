@@ -35,12 +35,27 @@ final class WebSocketSessions: @unchecked Sendable {
 }
 
 extension SidecarAPI {
+    // The server's callbacks run on its service thread, which must never block: each is handed to the worker queue,
+    // which keeps their order (a cancel after its request, a close after both).
+
     func webSocketOpened(_ connection: ConnectionID, path: String, query: [String: String],
                          headers: [String: String], server: HTTPWebSocketServer) {
-        sessions.open(connection)
+        worker.async { [sessions] in sessions.open(connection) }
     }
 
     func webSocketMessage(_ message: WebSocketMessage, connection: ConnectionID, server: HTTPWebSocketServer) {
+        worker.async { [self] in handle(message, connection: connection, server: server) }
+    }
+
+    func webSocketClosed(_ connection: ConnectionID, byClient: Bool, server: HTTPWebSocketServer) {
+        worker.async { [self] in closed(connection, byClient: byClient) }
+    }
+
+    func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
+        webSocketClosed(connection, byClient: false, server: server)
+    }
+
+    private func handle(_ message: WebSocketMessage, connection: ConnectionID, server: HTTPWebSocketServer) {
         guard case let .text(text) = message else {
             sendError(ProtocolError(status: 400, code: "invalid_message",
                                     message: "binary frames are not accepted; send a JSON text frame"),
@@ -133,15 +148,11 @@ extension SidecarAPI {
 
     /// A close frame from the client cancels its requests; a dropped connection leaves them running for a resume
     /// (``RegistryConfiguration/detachedGrace``).
-    func webSocketClosed(_ connection: ConnectionID, byClient: Bool, server: HTTPWebSocketServer) {
+    private func closed(_ connection: ConnectionID, byClient: Bool) {
         for id in sessions.close(connection) {
             registry.unsubscribe(id, token: connection.rawValue, cancel: byClient)
             if !byClient { Log.info("WebSocket dropped mid-stream: kept for a resume", request: id.rawValue) }
         }
-    }
-
-    func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
-        webSocketClosed(connection, byClient: false, server: server)
     }
 
     private func sendError(_ error: ProtocolError, id: RequestID?, connection: ConnectionID,

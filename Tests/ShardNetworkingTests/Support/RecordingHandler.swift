@@ -26,6 +26,7 @@ final class RecordingHandler: HTTPWebSocketHandler {
         var lines = ["\(request.method) \(request.path)"]
         lines += request.query.sorted { $0.key < $1.key }.map { "q:\($0.key)=\($0.value)" }
         lines += request.headers.sorted { $0.key < $1.key }.map { "h:\($0.key)=\($0.value)" }
+        if HTTPWebSocketServer.isServiceThread { lines.append("t:service") }
         let body = Array((lines.joined(separator: "\n") + "\n\n").utf8) + request.body
         server.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain"), ("X-Echo", "1")], body: body),
                        to: request.connection)
