@@ -8,7 +8,8 @@ TEST_PACKAGES := python3-websockets python3-venv
 FIXTURE := Fixtures/kjv-tiny
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps install-packages models references build release test demo demo-chat serve bench-engine clean
+.PHONY: deps test-deps install-packages models references build release test demo demo-chat serve bench-engine \
+	fuzz soak clean
 
 ## deps: install the Debian packages the build links against (only those missing).
 deps:
@@ -52,6 +53,19 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 test: test-deps models
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build
+
+## fuzz: libFuzzer on every parser (request bodies and WebSocket messages, peer frames, GGUF, serialized
+## vocabularies) for FUZZ_SECONDS each; findings land in Tests/Fuzz/Findings (see docs/reliability.md).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build -c release --sanitize=fuzzer -Xswiftc -DFUZZING --product shard-fuzz --scratch-path .build-fuzz
+	python3 scripts/fuzz.py --seconds $(FUZZ_SECONDS) --write-doc
+
+## soak: 500 WebSocket + 200 polling clients with cancels, dropped connections, resumes and a killed peer for
+## SOAK_SECONDS; fails on any lost or changed token, a crash or growing memory (see docs/reliability.md).
+SOAK_SECONDS ?= 60
+soak: release test-deps
+	/usr/bin/python3 scripts/soak.py --seconds $(SOAK_SECONDS) --write-doc
 
 ## demo: start the embedded sidecar, stream scripture-like text through the Swift SDK, stop the sidecar.
 demo: release

@@ -118,6 +118,15 @@ let package = Package(
             name: "ShardClientTests",
             dependencies: ["ShardClient", "ShardProtocol", "ShardTestSupport", "ShardTokenizers"]
         ),
+
+        // MARK: Fuzzing (`make fuzz`; the corpus and findings are replayed by FuzzRegressionTests)
+        .target(
+            name: "ShardFuzzTargets",
+            dependencies: ["ShardEngine", "ShardProtocol", "ShardTokenizers"],
+            path: "Tests/Fuzz/Targets"
+        ),
+        .executableTarget(name: "shard-fuzz", dependencies: ["ShardFuzzTargets"], path: "Tests/Fuzz/Driver"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["ShardFuzzTargets"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -62,20 +62,19 @@ extension SidecarAPI {
                       id: nil, connection: connection, server: server)
             return
         }
-        let body = Array(text.utf8)
-        if let value = JSONValue.decode(body), let event = value["event"]?.stringValue {
-            switch event {
-            case "cancel": cancelMessage(value, connection: connection, server: server)
-            case "resume": resumeMessage(value, connection: connection, server: server)
-            default:
-                sendError(.invalid("event", "unknown event \"\(event.prefix(64))\"; send cancel, resume or a request"),
-                          id: nil, connection: connection, server: server)
-            }
-            return
-        }
         let request: GenerationRequest
-        do { request = try GenerationRequest.parse(body) } catch {
-            sendError(error, id: nil, connection: connection, server: server)
+        do {
+            switch try WebSocketCommand.parse(Array(text.utf8)) {
+            case let .generate(parsed): request = parsed
+            case let .cancel(id):
+                cancelMessage(id, connection: connection, server: server)
+                return
+            case let .resume(id, after):
+                resumeMessage(id, after: after, connection: connection, server: server)
+                return
+            }
+        } catch {
+            sendError(error, id: error.requestID.flatMap(RequestID.init), connection: connection, server: server)
             return
         }
         let id = request.requestID ?? RequestID.random(prefix: "ws")
@@ -97,8 +96,8 @@ extension SidecarAPI {
     }
 
     /// `{"event": "cancel", "request_id": ID}` for a request of this connection.
-    private func cancelMessage(_ value: JSONValue, connection: ConnectionID, server: HTTPWebSocketServer) {
-        if let text = value["request_id"]?.stringValue, let id = RequestID(text), sessions.contains(id, on: connection) {
+    private func cancelMessage(_ id: RequestID, connection: ConnectionID, server: HTTPWebSocketServer) {
+        if sessions.contains(id, on: connection) {
             registry.cancel(id)
         } else {
             sendError(.invalid("request_id", "cancel names no request of this connection"), id: nil,
@@ -108,24 +107,14 @@ extension SidecarAPI {
 
     /// `{"event": "resume", "request_id": ID, "after": INDEX}`: streams the request's events after the token with
     /// index INDEX (-1: from the start) on this connection, from any connection (the one it started on may be gone).
-    private func resumeMessage(_ value: JSONValue, connection: ConnectionID, server: HTTPWebSocketServer) {
-        guard let text = value["request_id"]?.stringValue, let id = RequestID(text) else {
-            sendError(.invalid("request_id", "resume needs the request_id of the stream"), id: nil,
-                      connection: connection, server: server)
-            return
-        }
-        guard case let .int(after)? = value["after"], after >= -1, after < Int64(Int.max) else {
-            sendError(.invalid("after", "after must be an integer >= -1: the index of the last token received"),
-                      id: id, connection: connection, server: server)
-            return
-        }
+    private func resumeMessage(_ id: RequestID, after: Int, connection: ConnectionID, server: HTTPWebSocketServer) {
         guard sessions.add(id, to: connection, limit: configuration.maxRequestsPerConnection) else {
             sendError(ProtocolError(status: 429, code: "too_many_requests",
                                     message: "at most \(configuration.maxRequestsPerConnection) requests per connection"),
                       id: id, connection: connection, server: server)
             return
         }
-        guard attach(id, after: Int(after), connection: connection, server: server) else {
+        guard attach(id, after: after, connection: connection, server: server) else {
             sessions.remove(id, from: connection)
             sendError(ProtocolError(status: 404, code: "unknown_request", message: "no request \(id) (unknown or expired)"),
                       id: id, connection: connection, server: server)
