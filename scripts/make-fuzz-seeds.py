@@ -29,7 +29,7 @@ def requests():
     }
     for name, value in seeds.items():
         write("request", name, json.dumps(value))
-    write("request", "escapes.json", '{"prompt": "\\u0000\\ud83d\\ude4f\\n\\"x", "max_new_tokens": 1e2}')
+    write("request", "escapes.json", '{"prompt": "\\u0000\\ud83d\\ude4f\\n\\"x", "max_new_tokens": 100}')
 
 
 def peer_frames():

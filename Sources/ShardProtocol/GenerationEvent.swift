@@ -100,8 +100,9 @@ extension JSONValue {
     /// Compact JSON text with sorted keys.
     public func encodedString() -> String { String(decoding: encoded(), as: UTF8.self) }
 
-    /// Parses JSON bytes.
-    public static func decode(_ bytes: [UInt8]) -> JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) }
+    /// Parses JSON bytes strictly (``JSONParser``: `1.0` is a number, not an integer; bounded nesting); `nil` when
+    /// they are not one valid JSON document.
+    public static func decode(_ bytes: [UInt8]) -> JSONValue? { try? JSONParser.parse(bytes) }
 
     /// The member `key` of an object.
     public subscript(key: String) -> JSONValue? {

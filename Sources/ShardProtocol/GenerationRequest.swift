@@ -69,7 +69,7 @@ extension GenerationRequest {
     /// - Throws: ``ProtocolError`` (400) naming the field for invalid JSON, wrong types or bad values.
     public static func parse(_ body: [UInt8]) throws(ProtocolError) -> GenerationRequest {
         let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(body)) } catch {
+        do { value = try JSONParser.parse(body) } catch {
             throw ProtocolError(status: 400, code: "invalid_json", message: "the body is not valid JSON")
         }
         guard case let .object(fields) = value else {
