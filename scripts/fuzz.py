@@ -23,7 +23,8 @@ def run(target, seconds):
     os.makedirs(findings, exist_ok=True)
     command = [BINARY, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
                f"-artifact_prefix={findings}/", corpus, os.path.join("Tests", "Fuzz", "Corpus", target)]
-    result = subprocess.run(command, env=dict(os.environ, SHARD_FUZZ_TARGET=target), capture_output=True, text=True)
+    result = subprocess.run(command, env=dict(os.environ, SHARD_FUZZ_TARGET=target,
+                                                           SWIFT_BACKTRACE="enable=no"), capture_output=True, text=True)
     log = result.stderr
     stat = lambda name: (re.findall(rf"stat::{name}:\s+(\d+)", log) or ["?"])[-1]
     coverage = (re.findall(r"cov: (\d+)", log) or ["?"])[-1]
