@@ -52,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "ShardEngine",
-            dependencies: ["ShardTokenizers", "COpenBLAS", "CShardKernels",
+            dependencies: ["ShardTokenizers", "ShardProtocol", "COpenBLAS", "CShardKernels",
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
 

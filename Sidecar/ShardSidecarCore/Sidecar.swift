@@ -42,7 +42,7 @@ public final class Sidecar: @unchecked Sendable {
         runners += remotePeers as [any ShardRunner]
         pipeline = ShardPipeline(runners: runners, blockCount: blockCount)
         scheduler = Scheduler(registry: registry, pipeline: pipeline, configuration: configuration.scheduler,
-                              endOfGeneration: model.endOfGeneration, contextLength: bundle.hyperparameters.contextLength,
+                              contextLength: bundle.hyperparameters.contextLength,
                               metrics: metrics)
         wakeBox.target = scheduler
         registry.onWork = wake

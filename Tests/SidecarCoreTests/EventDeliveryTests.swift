@@ -87,7 +87,7 @@ struct EventDeliveryTests {
     }
 
     static func token(_ registry: RequestRegistry, _ id: RequestID, _ byte: Character = "a") {
-        _ = registry.accept(Int32(byte.asciiValue!), for: id, endOfGeneration: [], contextFull: false)
+        _ = registry.accept(Int32(byte.asciiValue!), for: id, contextFull: false)
     }
 
     /// Regression for defect 3: a long-poll whose client went away stayed registered; the next events were handed
@@ -119,6 +119,25 @@ struct EventDeliveryTests {
         #expect(FakeConnection.read(registry, id).map(\.index) == [0, 1])
         #expect(registry.snapshot(id)?.eventsPending == 0)
         #expect(FakeConnection.read(registry, id).isEmpty, "each event is popped once")
+    }
+
+    /// Two polls whose clients left, with an event between them: the first hand-out is given back before anything
+    /// after it is handed out, so no event is skipped (this lost the first token under load).
+    @Test func handOutsAreSerialSoALostOneIsGivenBackInOrder() throws {
+        let (registry, id) = try Self.running()
+        let first = FakeConnection(), second = FakeConnection()
+        first.writesAtOnce = false
+        second.writesAtOnce = false
+        _ = registry.poll(id, maxEvents: 10, wait: true, deliver: first.deliver)
+        Self.token(registry, id, "a")
+        _ = registry.poll(id, maxEvents: 10, wait: true, deliver: second.deliver)
+        Self.token(registry, id, "b")
+        #expect(first.events.map(\.index) == [0])
+        #expect(second.events.isEmpty, "nothing is handed out while a hand-out is in flight")
+        first.finishWrites(false)
+        #expect(second.events.map(\.index) == [0, 1])
+        second.finishWrites(true)
+        #expect(registry.snapshot(id)?.eventsPending == 0)
     }
 
     /// Waiting polls are served in turn; one that is gone passes its events to the next.

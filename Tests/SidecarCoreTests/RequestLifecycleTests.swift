@@ -29,10 +29,11 @@ struct RequestLifecycleTests {
         return RequestRegistry(configuration: configuration)
     }
 
-    static func submit(_ registry: RequestRegistry, _ id: String, prompt: String = "x",
+    static func submit(_ registry: RequestRegistry, _ id: String, prompt: String = "x", endOfGeneration: Set<TokenID> = [],
                        now: Date = Date()) throws(ProtocolError) -> RequestRegistry.Submission {
         try registry.submit(id: RequestID(id)!, request: GenerationRequest(requestID: RequestID(id), prompt: prompt),
-                            promptIDs: [1, 2], tokenizer: UTF8ByteTokenizer(), now: now)
+                            promptIDs: [1, 2], tokenizer: UTF8ByteTokenizer(), endOfGeneration: endOfGeneration,
+                            now: now)
     }
 
     @Test func finishedAndAbandonedRequestsExpire() throws {
@@ -69,13 +70,15 @@ struct RequestLifecycleTests {
         _ = try Self.submit(registry, "p")
         let id = RequestID("p")!
         let connection = FakeConnection()
+        connection.writesAtOnce = false
         guard case .waiting = registry.poll(id, maxEvents: 10, wait: true, deliver: connection.deliver) else {
             Issue.record("expected to wait"); return
         }
         #expect(registry.admit(limit: 4).map(\.id) == [id])
-        #expect(registry.accept(Int32(UInt8(ascii: "h")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        #expect(registry.accept(Int32(UInt8(ascii: "h")), for: id, contextFull: false) == .proceed)
         #expect(connection.events == [.token(text: "h", tokenID: 104, index: 0)])
-        #expect(registry.accept(Int32(UInt8(ascii: "i")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        connection.finishWrites(true)
+        #expect(registry.accept(Int32(UInt8(ascii: "i")), for: id, contextFull: false) == .proceed)
         #expect(FakeConnection.read(registry, id) == [.token(text: "i", tokenID: 105, index: 1)])
         registry.finish(id, reason: .cancelled, error: nil)
         let final = FakeConnection.read(registry, id)
@@ -85,12 +88,12 @@ struct RequestLifecycleTests {
 
     @Test func anyEndOfGenerationIDFinishesTheRequest() throws {
         let registry = Self.registry()
-        _ = try Self.submit(registry, "q")
+        _ = try Self.submit(registry, "q", endOfGeneration: [2, 7])
         let id = RequestID("q")!
         #expect(registry.admit(limit: 4).map(\.id) == [id])
         // 7 (an end-of-turn id) ends it like EOS would; 104 ("h") does not.
-        #expect(registry.accept(104, for: id, endOfGeneration: [2, 7], contextFull: false) == .proceed)
-        #expect(registry.accept(7, for: id, endOfGeneration: [2, 7], contextFull: false) == .finished)
+        #expect(registry.accept(104, for: id, contextFull: false) == .proceed)
+        #expect(registry.accept(7, for: id, contextFull: false) == .finished)
         let events = FakeConnection.read(registry, id)
         #expect(events.last?.isFinal == true)
         #expect(events.count == 2)
@@ -103,49 +106,14 @@ struct RequestLifecycleTests {
         _ = try Self.submit(registry, "r")
         let id = RequestID("r")!
         #expect(registry.admit(limit: 4).map(\.id) == [id])
-        #expect(registry.accept(Int32(UInt8(ascii: "a")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        #expect(registry.accept(Int32(UInt8(ascii: "a")), for: id, contextFull: false) == .proceed)
         #expect(FakeConnection.read(registry, id) == [.token(text: "a", tokenID: 97, index: 0)])
-        #expect(registry.accept(Int32(UInt8(ascii: "b")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        #expect(registry.accept(Int32(UInt8(ascii: "b")), for: id, contextFull: false) == .proceed)
         guard case .duplicate = try Self.submit(registry, "r") else { Issue.record("not a duplicate"); return }
         let socket = FakeSocket()
         #expect(registry.subscribe(id, token: 1, after: -1, send: socket.send))
         #expect(socket.events.map(\.index) == [0, 1])
-        #expect(registry.accept(Int32(UInt8(ascii: "c")), for: id, endOfGeneration: [], contextFull: false) == .proceed)
+        #expect(registry.accept(Int32(UInt8(ascii: "c")), for: id, contextFull: false) == .proceed)
         #expect(socket.events.map(\.index) == [0, 1, 2])
-    }
-}
-
-@Suite("Token text: detokenization and stop strings")
-struct TokenTextProcessorTests {
-    func run(_ text: String, stop: [String]) throws -> (emitted: [String], stopped: Bool, tail: String) {
-        var processor = TokenTextProcessor(tokenizer: UTF8ByteTokenizer(), promptIDs: [], stopStrings: stop)
-        var emitted: [String] = []
-        for byte in text.utf8 {
-            let (piece, stopped) = try processor.push(TokenID(byte))
-            emitted.append(piece)
-            if stopped { return (emitted, true, "") }
-        }
-        return (emitted, false, processor.finish())
-    }
-
-    @Test func stopStringIsNotEmittedAndEndsTheStream() throws {
-        let result = try run("And God said, Amen. More", stop: ["Amen."])
-        #expect(result.stopped)
-        #expect(result.emitted.joined() == "And God said, ")
-    }
-
-    @Test func aPossibleStopPrefixIsHeldThenReleased() throws {
-        let result = try run("Am I not", stop: ["Amen."])
-        #expect(!result.stopped)
-        #expect(result.emitted[0] == "" && result.emitted[1] == "", "\"Am\" could begin the stop string")
-        #expect(result.emitted.joined() + result.tail == "Am I not")
-        let held = try run("xxAme", stop: ["Amen."])
-        #expect(held.emitted.joined() == "xx")
-        #expect(held.tail == "Ame", "held text is delivered when the stream ends")
-    }
-
-    @Test func multibyteCharactersArriveWhole() throws {
-        let result = try run("光🙏", stop: [])
-        #expect(result.emitted == ["", "", "光", "", "", "", "🙏"])
     }
 }

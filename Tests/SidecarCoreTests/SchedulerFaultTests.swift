@@ -26,7 +26,7 @@ struct SchedulerFaultTests {
             configuration.maxBatchSequences = maxBatch
             configuration.shardOutageTimeout = 5
             scheduler = Scheduler(registry: registry, pipeline: ShardPipeline(runners: shards, blockCount: 4),
-                                  configuration: configuration, endOfGeneration: [], contextLength: 100_000,
+                                  configuration: configuration, contextLength: 100_000,
                                   metrics: metrics)
             registry.onWork = { [scheduler] in scheduler.wake() }
             scheduler.start()

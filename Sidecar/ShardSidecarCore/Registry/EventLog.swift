@@ -29,28 +29,37 @@ struct EventLog: Sendable {
     }
 }
 
-/// Where `GET /pop-result` without `after` reads ("each event is returned once"). Events are handed out to one
-/// connection at a time and count as read only once their response was written; when the connection closed
-/// first, they are given back and the next poll gets them again.
+/// Where `GET /pop-result` without `after` reads ("each event is returned once"). Events are handed to one
+/// connection at a time and count as read only once their answer was written; when the connection closed first,
+/// they are given back and the next poll gets them. While a hand-out is in flight, nothing else is handed out, so
+/// a lost hand-out can always be given back in order.
 struct PollCursor: Sendable, Equatable {
-    /// Events whose response was written (or that another consumer delivered).
+    /// Events whose answer was written (or that another consumer delivered).
     private(set) var committed = 0
-    /// Events handed to a connection, written or not yet.
+    /// Events handed out, written or not yet.
     private(set) var handedOut = 0
+    /// The hand-out waiting to hear whether it was written.
+    private(set) var inFlight: Range<Int>?
+
+    /// Whether events before `count` can be handed out now.
+    func canHandOut(below count: Int) -> Bool { inFlight == nil && handedOut < count }
 
     /// Hands out the events from ``handedOut`` up to `end`; returns their positions.
     mutating func handOut(upTo end: Int) -> Range<Int> {
+        precondition(inFlight == nil, "one hand-out at a time")
         let range = handedOut ..< max(handedOut, end)
         handedOut = range.upperBound
+        inFlight = range
         return range
     }
 
-    /// Records how a hand-out ended: written, or lost with its connection. A lost range is given back unless later
-    /// events were handed out meanwhile (then those polls have moved on; the range stays readable with `after`).
+    /// Records how the hand-out ended: written, or lost with its connection (then given back).
     mutating func settle(_ range: Range<Int>, written: Bool) {
+        guard inFlight == range else { return }
+        inFlight = nil
         if written {
             committed = max(committed, range.upperBound)
-        } else if handedOut == range.upperBound {
+        } else {
             handedOut = max(range.lowerBound, committed)
         }
     }
@@ -58,6 +67,6 @@ struct PollCursor: Sendable, Equatable {
     /// Another consumer (a poll with `after`, a WebSocket) delivered the events before `end`.
     mutating func advance(to end: Int) {
         committed = max(committed, end)
-        handedOut = max(handedOut, end)
+        if inFlight == nil { handedOut = max(handedOut, end) }
     }
 }

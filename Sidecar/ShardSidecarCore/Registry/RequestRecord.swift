@@ -1,4 +1,5 @@
 import Foundation
+import ShardEngine
 import ShardProtocol
 import ShardTokenizers
 
@@ -18,8 +19,10 @@ final class RequestRecord {
     var log = EventLog()
     /// The position of `/pop-result` reads without `after`.
     var pollCursor = PollCursor()
-    var generatedIDs: [TokenID] = []
-    var textProcessor: TokenTextProcessor
+    /// Text, stop strings and the end of generation, token by token (the loop `complete` runs too).
+    var progress: GenerationProgress
+    /// The generated tokens.
+    var generatedIDs: [TokenID] { progress.generated }
     var finishedAt: Date?
     /// Last time a client showed interest (submit, poll, status, WebSocket delivery).
     var lastActivity: Date
@@ -32,13 +35,13 @@ final class RequestRecord {
     var detachedSince: Date?
 
     init(id: RequestID, request: GenerationRequest, promptIDs: [TokenID], seed: UInt64, sequence: UInt64,
-         textProcessor: TokenTextProcessor, now: Date) {
+         progress: GenerationProgress, now: Date) {
         self.id = id
         self.request = request
         self.promptIDs = promptIDs
         self.seed = seed
         self.sequence = sequence
-        self.textProcessor = textProcessor
+        self.progress = progress
         self.createdAt = now
         self.lastActivity = now
     }

@@ -47,7 +47,8 @@ extension RequestRegistry {
 
     /// Whether `waiter` has something to read.
     private func hasEvents(for waiter: PollWaiter, in record: RequestRecord) -> Bool {
-        (waiter.start ?? record.pollCursor.handedOut) < record.log.count
+        guard let start = waiter.start else { return record.pollCursor.canHandOut(below: record.log.count) }
+        return start < record.log.count
     }
 
     /// Hands `waiter` what it may read (possibly nothing); returns whether its connection took it. Events read
@@ -57,7 +58,7 @@ extension RequestRegistry {
     private func serve(_ waiter: PollWaiter, _ record: RequestRecord) -> Bool {
         let id = record.id
         guard let start = waiter.start else {
-            guard record.pollCursor.handedOut < record.log.count else { return waiter.deliver([]) { _ in } }
+            guard record.pollCursor.canHandOut(below: record.log.count) else { return waiter.deliver([]) { _ in } }
             let events = record.log.read(from: record.pollCursor.handedOut, limit: waiter.maxEvents)
             let range = record.pollCursor.handOut(upTo: record.pollCursor.handedOut + events.count)
             let taken = waiter.deliver(events) { [weak self] written in self?.settle(id, range, written: written) }
@@ -71,12 +72,13 @@ extension RequestRegistry {
         }
     }
 
-    /// A hand-out through the shared cursor was written, or lost with its connection (then waiting polls get it).
+    /// A hand-out through the shared cursor was written, or lost with its connection (given back); either way the
+    /// next waiting poll can be served.
     private func settle(_ id: RequestID, _ range: Range<Int>, written: Bool) {
         lock.withLock {
             guard let record = records[id] else { return }
             record.pollCursor.settle(range, written: written)
-            if !written { serveWaiters(record) }
+            serveWaiters(record)
         }
         readSignal.broadcast()
     }

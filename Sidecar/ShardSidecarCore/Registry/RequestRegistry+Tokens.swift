@@ -1,4 +1,5 @@
 import Foundation
+import ShardEngine
 import ShardProtocol
 import ShardTokenizers
 
@@ -7,37 +8,22 @@ extension RequestRegistry {
     /// What the scheduler should do after a token.
     enum TokenOutcome { case proceed, finished }
 
-    /// Records a sampled token: detokenizes it, checks stop strings, end of generation (any id of
-    /// `endOfGeneration`, finish reason `eos`) and length, appends events.
-    func accept(_ token: TokenID, for id: RequestID, endOfGeneration: Set<TokenID>, contextFull: Bool) -> TokenOutcome {
+    /// Records a sampled token: ``GenerationProgress`` turns it into text and decides whether generation ends
+    /// (end of generation, stop string, length, full context); the events follow from that.
+    func accept(_ token: TokenID, for id: RequestID, contextFull: Bool) -> TokenOutcome {
         lock.withLock { () -> TokenOutcome in
             guard let record = records[id], record.state == .running else { return .finished }
-            if endOfGeneration.contains(token), record.generatedIDs.count >= record.request.minTokens {
-                let tail = record.textProcessor.finish()
-                if !tail.isEmpty {
-                    // Text held back (a possible stop string, half a character) is completed by end-of-sequence.
-                    append(.token(text: tail, tokenID: Int(token), index: record.generatedIDs.count), to: record)
-                }
-                complete(record, reason: .eos, error: nil)
-                return .finished
-            }
-            let text: String, stopped: Bool
-            do { (text, stopped) = try record.textProcessor.push(token) } catch {
+            let step: GenerationProgress.Step
+            do { step = try record.progress.accept(token, contextFull: contextFull) } catch {
                 complete(record, reason: .error, error: ProtocolError(status: 500, code: "invalid_token",
                                                                       message: "\(error)"))
                 return .finished
             }
-            record.generatedIDs.append(token)
-            counters.tokensGenerated += 1
-            let index = record.generatedIDs.count - 1
-            let atLength = record.generatedIDs.count >= record.request.maxNewTokens || contextFull
-            let finalText = stopped || !atLength ? text : text + record.textProcessor.finish()
-            append(.token(text: finalText, tokenID: Int(token), index: index), to: record)
-            if stopped || atLength {
-                complete(record, reason: stopped ? .stop : .length, error: nil)
-                return .finished
-            }
-            return .proceed
+            if step.counted { counters.tokensGenerated += 1 }
+            if let text = step.text { append(.token(text: text, tokenID: Int(token), index: step.index), to: record) }
+            guard let reason = step.finish else { return .proceed }
+            complete(record, reason: reason, error: nil)
+            return .finished
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ShardEngine
 import ShardProtocol
 import ShardTokenizers
 
@@ -52,8 +53,9 @@ public final class RequestRegistry: @unchecked Sendable {
     /// Registers a request whose prompt is already resolved.
     ///
     /// - Throws: ``ProtocolError`` 409 for a live id with a different body, 503 when the queue is full.
+    /// `endOfGeneration`: the ids that end it (default: the tokenizer's ``Tokenizer/endOfGenerationIDs``).
     func submit(id: RequestID, request: GenerationRequest, promptIDs: [TokenID], tokenizer: any Tokenizer,
-                now: Date = Date()) throws(ProtocolError) -> Submission {
+                endOfGeneration: Set<TokenID>? = nil, now: Date = Date()) throws(ProtocolError) -> Submission {
         let result = try locked { () throws(ProtocolError) -> Submission in
             if let existing = records[id] {
                 guard existing.request == request else {
@@ -77,7 +79,9 @@ public final class RequestRegistry: @unchecked Sendable {
             let record = RequestRecord(
                 id: id, request: request, promptIDs: promptIDs, seed: request.seed ?? random.next(),
                 sequence: nextSequence,
-                textProcessor: TokenTextProcessor(tokenizer: tokenizer, promptIDs: promptIDs, stopStrings: request.stop),
+                progress: GenerationProgress(tokenizer: tokenizer, promptIDs: promptIDs, limits: .init(
+                    maxNewTokens: request.maxNewTokens, minTokens: request.minTokens, stopStrings: request.stop,
+                    endOfGeneration: endOfGeneration ?? tokenizer.endOfGenerationIDs)),
                 now: now)
             nextSequence += 1
             records[id] = record

@@ -36,7 +36,6 @@ final class Scheduler: @unchecked Sendable {
     private let registry: RequestRegistry
     private let pipeline: ShardPipeline
     private let configuration: Configuration
-    private let endOfGeneration: Set<TokenID>
     private let contextLength: Int
     let metrics: SchedulerMetrics
     /// Guards `wakeups` and `stopping`; the thread waits on it.
@@ -51,12 +50,11 @@ final class Scheduler: @unchecked Sendable {
     private var outageSince: Date?
     private var consecutiveFailures = 0
 
-    init(registry: RequestRegistry, pipeline: ShardPipeline, configuration: Configuration, endOfGeneration: Set<TokenID>,
-         contextLength: Int, metrics: SchedulerMetrics) {
+    init(registry: RequestRegistry, pipeline: ShardPipeline, configuration: Configuration, contextLength: Int,
+         metrics: SchedulerMetrics) {
         self.registry = registry
         self.pipeline = pipeline
         self.configuration = configuration
-        self.endOfGeneration = endOfGeneration
         self.contextLength = contextLength
         self.metrics = metrics
     }
@@ -168,7 +166,7 @@ final class Scheduler: @unchecked Sendable {
             // Part of a prompt: the token sampled from its last row is not the next one; the rest comes next step.
             guard sequence.pending.isEmpty else { continue }
             let contextFull = sequence.position >= contextLength
-            switch registry.accept(token, for: sequence.admission.id, endOfGeneration: endOfGeneration, contextFull: contextFull) {
+            switch registry.accept(token, for: sequence.admission.id, contextFull: contextFull) {
             case .finished:
                 pipeline.release([sequence.admission.sequence])
                 finished.insert(index)

@@ -1,17 +1,6 @@
 import Foundation
+import ShardProtocol
 import ShardTokenizers
-
-/// Why a generation ended.
-public enum FinishReason: String, Sendable, Codable {
-    /// `maxNewTokens` tokens were generated (or the context filled up).
-    case length
-    /// The model produced an end-of-generation token (EOS, or end-of-turn such as `<|im_end|>`).
-    case eos
-    /// A stop string matched.
-    case stop
-    /// The caller stopped it.
-    case cancelled
-}
 
 /// Figures of one finished generation.
 public struct GenerationSummary: Sendable {
@@ -46,8 +35,9 @@ public struct TextGenerator: Sendable {
 
     /// Generates up to `maxNewTokens` tokens after `promptIDs`.
     ///
-    /// - Parameter onToken: called with each token id and the text it completed (possibly `""`), and once more
-    ///   with `nil` for text held back at the end (an incomplete character); return `false` to stop.
+    /// - Parameter onToken: called with each token id and the text it completed (possibly `""`; the last one also
+    ///   carries text held back until the end), or with `nil` and the held-back text when an end-of-generation id
+    ///   ends it; return `false` to stop. The loop is ``GenerationProgress``, as in the sidecar's scheduler.
     /// - Throws: ``EngineError`` for an empty prompt, one longer than the context, or invalid ids.
     public func generate(promptIDs: [TokenID], maxNewTokens: Int, sampling: SamplingParameters,
                          onToken: (TokenID?, String) -> Bool) throws(EngineError) -> GenerationSummary {
@@ -58,31 +48,35 @@ public struct TextGenerator: Sendable {
         let sequence = SequenceID(UInt64.random(in: 1 ... .max))
         defer { pipeline.release(sequence) }
         let sampler = TokenSampler(parameters: sampling)
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer, context: promptIDs)
+        var progress = GenerationProgress(tokenizer: tokenizer, promptIDs: promptIDs, limits: .init(
+            maxNewTokens: maxNewTokens, minTokens: sampling.minTokens, endOfGeneration: tokenizer.endOfGenerationIDs))
         let start = Date()
         var firstTokenAt = start
-        var generated = 0
         var slice = SequenceSlice(sequence: sequence, startPosition: 0, count: promptIDs.count)
         var input = promptIDs
         var reason = FinishReason.length
-        while generated < maxNewTokens {
+        while true {
             let logits = try pipeline.forward(slices: [slice], tokens: input)
-            let token = sampler.sample(logits: logits.row(0), generatedCount: generated,
+            let token = sampler.sample(logits: logits.row(0), generatedCount: progress.generated.count,
                                        endOfGeneration: tokenizer.endOfGenerationIDs)
-            if generated == 0 { firstTokenAt = Date() }
-            if tokenizer.endOfGenerationIDs.contains(token) { reason = .eos; break }
-            generated += 1
-            let text: String
-            do { text = try detokenizer.push(token) } catch { throw .tokenizer(error) }
-            guard onToken(token, text) else { reason = .cancelled; break }
-            slice = SequenceSlice(sequence: sequence, startPosition: slice.startPosition + slice.count, count: 1)
+            if progress.generated.isEmpty { firstTokenAt = Date() }
+            let next = slice.startPosition + slice.count
+            let step: GenerationProgress.Step
+            do { step = try progress.accept(token, contextFull: next >= contextLength) } catch { throw .tokenizer(error) }
+            if let text = step.text, !onToken(step.counted ? token : nil, text) {
+                reason = .cancelled
+                break
+            }
+            if let finish = step.finish {
+                reason = finish
+                break
+            }
+            slice = SequenceSlice(sequence: sequence, startPosition: next, count: 1)
             input = [token]
-            if slice.startPosition + 1 > contextLength { break }
         }
-        let tail = detokenizer.finish()
-        if !tail.isEmpty { _ = onToken(nil, tail) }
         let end = Date()
-        return GenerationSummary(finishReason: reason, promptTokens: promptIDs.count, completionTokens: generated,
+        return GenerationSummary(finishReason: reason, promptTokens: promptIDs.count,
+                                 completionTokens: progress.generated.count,
                                  prefillSeconds: firstTokenAt.timeIntervalSince(start),
                                  decodeSeconds: end.timeIntervalSince(firstTokenAt))
     }

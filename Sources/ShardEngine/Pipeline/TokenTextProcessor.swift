@@ -3,7 +3,7 @@ import ShardTokenizers
 /// Turns one request's sampled token ids into the text of its events: incremental detokenization, then stop
 /// strings. Text that could be the start of a stop string is held back until it is known not to be one; the
 /// matched stop string itself is never emitted.
-struct TokenTextProcessor {
+struct TokenTextProcessor: Sendable {
     private var detokenizer: StreamingDetokenizer
     private let stopStrings: [String]
     /// Text decoded but not yet emitted because it may begin a stop string.
