@@ -23,6 +23,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: C shims over Debian system libraries
@@ -66,7 +67,8 @@ let package = Package(
         .target(
             name: "ShardSidecarCore",
             dependencies: ["ShardProtocol", "ShardEngine", "ShardTokenizers", "ShardNetworking", "ShardChat",
-                           .product(name: "Crypto", package: "swift-crypto")],
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")],
             path: "Sidecar/ShardSidecarCore"
         ),
 

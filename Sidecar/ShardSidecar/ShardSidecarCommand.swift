@@ -1,4 +1,5 @@
 import ArgumentParser
+import ShardSidecarCore
 
 /// The `shard-sidecar` executable: the daemon an application launches next to itself, and its tools.
 @main
@@ -9,4 +10,10 @@ struct ShardSidecarCommand: ParsableCommand {
         subcommands: [ServeCommand.self, PeerCommand.self, CompleteCommand.self],
         defaultSubcommand: ServeCommand.self
     )
+
+    /// Logs go to stderr (swift-log), then the command runs.
+    static func main() {
+        SidecarLogging.bootstrap()
+        main(nil)
+    }
 }

@@ -29,16 +29,3 @@ final class SchedulerMetrics: @unchecked Sendable {
         lock.withLock { Snapshot(cumulativeBuckets: bucketCounts, count: stepCount, sum: stepSeconds, failures: failures) }
     }
 }
-
-/// Logs to stderr, one line per event; lines about a request carry its `request_id`.
-enum Log {
-    static func info(_ message: String, request: String? = nil) { write("info", message, request) }
-    static func warning(_ message: String, request: String? = nil) { write("warning", message, request) }
-    static func error(_ message: String, request: String? = nil) { write("error", message, request) }
-
-    private static func write(_ level: String, _ message: String, _ request: String?) {
-        let stamp = ISO8601DateFormatter().string(from: Date())
-        let line = "\(stamp) \(level)" + (request.map { " request_id=\($0)" } ?? "") + " \(message)\n"
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-}

@@ -15,6 +15,8 @@ final class RequestRecord {
     let sequence: UInt64
     let createdAt: Date
     var state: RequestState = .queued
+    /// A cancellation arrived while running; it holds until the scheduler has ended the request.
+    var cancelRequested = false
     /// Everything that happened, for every consumer to read from its own position.
     var log = EventLog()
     /// The position of `/pop-result` reads without `after`.

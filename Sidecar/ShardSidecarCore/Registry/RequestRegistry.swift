@@ -116,7 +116,7 @@ public final class RequestRegistry: @unchecked Sendable {
             return Snapshot(id: id, state: record.state, tokens: record.generatedIDs.count,
                             promptTokens: record.promptIDs.count,
                             eventsPending: record.log.count - record.pollCursor.committed,
-                            finishReason: reason, cancelRequested: cancelRequests.contains(id))
+                            finishReason: reason, cancelRequested: record.cancelRequested && !record.state.isTerminal)
         }
     }
 
@@ -134,6 +134,7 @@ public final class RequestRegistry: @unchecked Sendable {
                 return .queued
             case .running:
                 cancelRequests.insert(id)
+                record.cancelRequested = true
                 return .running
             default:
                 return .alreadyFinished
