@@ -1,11 +1,13 @@
 import Foundation
+import ShardEngine
 import ShardProtocol
 @testable import ShardSidecarCore
 
 /// A shard that computes nothing but keeps a shard's books: which rows of which sequence it holds, so a frame that
 /// does not continue a sequence where its cache ends is an error, as on a real stage. A last stage "samples" the
 /// letter `a` + position % 26, so every request's text is known in advance and survives any replay unchanged.
-/// Faults are injected by call number: a failure (the cache is lost, like a peer that died), a wrong answer.
+/// Faults are injected by call number: a failure (the cache is lost, like a peer that died), a wrong answer (a
+/// result that does not fit its work).
 final class FakeShard: ShardRunner, @unchecked Sendable {
     let layers: Range<Int>
     let isLast: Bool
@@ -30,7 +32,7 @@ final class FakeShard: ShardRunner, @unchecked Sendable {
 
     /// Makes calls number `calls` (1-based) fail; `from` makes every call from that one on fail.
     func fail(calls: Set<Int> = [], from: Int? = nil) { lock.withLock { failing = calls; failingFrom = from } }
-    /// Makes calls number `calls` answer another step.
+    /// Makes calls number `calls` answer with a result that does not fit the work.
     func answerWrong(calls: Set<Int>) { lock.withLock { answeringWrong = calls } }
 
     var callCount: Int { lock.withLock { calls } }
@@ -41,32 +43,30 @@ final class FakeShard: ShardRunner, @unchecked Sendable {
 
     var status: ShardStatus { ShardStatus(name: name, layers: layers, state: .ready, latencyMilliseconds: nil) }
 
-    func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame {
+    func run(_ work: ShardWork) throws(ShardError) -> ShardResult {
         lock.lock()
         defer { lock.unlock() }
-        do {
-            calls += 1
-            frames.append(Dictionary(uniqueKeysWithValues: frame.slices.map { ($0.sequence, Int($0.count)) }))
-            if failing.contains(calls) || failingFrom.map({ calls >= $0 }) == true {
-                cache.removeAll()
-                throw ShardError(shard: name, message: "injected failure at call \(calls)")
-            }
-            for slice in frame.slices {
-                let held = cache[slice.sequence] ?? 0
-                guard held == Int(slice.startPosition) else {
-                    throw ShardError(shard: name, message: "seq \(slice.sequence) continues at \(slice.startPosition) but holds \(held)")
-                }
-                cache[slice.sequence] = held + Int(slice.count)
-            }
-            mostCached = max(mostCached, cache.count)
-            let step = answeringWrong.contains(calls) ? frame.step + 1 : frame.step
-            if isLast {
-                let tokens = frame.slices.map { Self.letter(at: Int($0.startPosition + $0.count)) }
-                return PeerFrame(kind: .sampled, dtype: .tokens, step: step, slices: frame.slices, tokens: tokens)
-            }
-            return PeerFrame(kind: .hidden, dtype: .f32, step: step, slices: frame.slices, width: 1,
-                             values: [Float](repeating: 0, count: frame.rowCount))
+        calls += 1
+        let slices = work.batch.slices
+        frames.append(Dictionary(uniqueKeysWithValues: slices.map { ($0.sequence.rawValue, $0.count) }))
+        if failing.contains(calls) || failingFrom.map({ calls >= $0 }) == true {
+            cache.removeAll()
+            throw ShardError(shard: name, message: "injected failure at call \(calls)")
         }
+        for slice in slices {
+            let held = cache[slice.sequence.rawValue] ?? 0
+            guard held == slice.startPosition else {
+                throw ShardError(shard: name, message: "seq \(slice.sequence) continues at \(slice.startPosition) but holds \(held)")
+            }
+            cache[slice.sequence.rawValue] = held + slice.count
+        }
+        mostCached = max(mostCached, cache.count)
+        if answeringWrong.contains(calls) {
+            return isLast ? .sampled([]) : .hidden(HiddenStates(rows: 0, width: 1, values: []), precision: .f32)
+        }
+        if isLast { return .sampled(slices.map { Self.letter(at: $0.startPosition + $0.count) }) }
+        let rows = work.batch.rowCount
+        return .hidden(HiddenStates(rows: rows, width: 1, values: [Float](repeating: 0, count: rows)), precision: .f32)
     }
 
     func release(_ sequences: [UInt64]) { lock.withLock { for sequence in sequences { cache[sequence] = nil } } }

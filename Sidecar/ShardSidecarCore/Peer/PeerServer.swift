@@ -34,7 +34,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private struct Link { var nonce: String; var authenticated = false }
 
     private let configuration: Configuration
-    private let executor: StageFrameExecutor
+    private let executor: StageExecutor
     private let modelSHA256: String
     private let compute = DispatchQueue(label: "shard-peer-compute")
     /// Guards `links` and `sequences`.
@@ -53,8 +53,8 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             progress(.opened(path: modelPath, bytes: file.mapping.bytes.count, tensors: file.tensors.count))
             file.readIntoMemory { done, total in progress(.reading(done: done, total: total)) }
         }
-        executor = StageFrameExecutor(stage: try LlamaStage(model: file, layers: layers),
-                                      hiddenType: configuration.hiddenType)
+        executor = StageExecutor(stage: try LlamaStage(model: file, layers: layers),
+                                 precision: configuration.hiddenType == .f16 ? .f16 : .f32)
         modelSHA256 = file.sha256Hex()
         self.configuration = configuration
         sequences = PeerSequenceTable(capacity: configuration.capacity)
@@ -186,11 +186,9 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             for id in freed { executor.stage.release(id) }
             return nil
         }
+        guard frame.kind == .forward else { throw PeerFrameError("a shard accepts forward and release frames, not \(frame.kind)") }
         let local = try lock.withLock { () throws -> [SequenceID] in try sequences.resolve(wire, on: link) }
-        var mapped = frame
-        for index in mapped.slices.indices { mapped.slices[index].sequence = local[index].rawValue }
-        guard var result = try executor.execute(mapped) else { return nil }
-        result.slices = frame.slices
-        return result
+        let result = try executor.execute(try ShardWork(frame: frame, sequences: local))
+        return PeerFrame(result: result, answering: frame)
     }
 }

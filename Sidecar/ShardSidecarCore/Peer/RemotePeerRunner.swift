@@ -30,6 +30,8 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     /// Seconds per row of recent steps (newest last), for the stall timeout.
     private var secondsPerRow: [Double] = []
     private var pending: (step: UInt64, semaphore: DispatchSemaphore, result: PeerFrame?)?
+    /// Step id of the last frame sent on this runner's links (answers carry it back).
+    private var nextStep: UInt64 = 0
     private var task: Task<Void, Never>?
     private var stopped = false
 
@@ -161,12 +163,15 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         }
     }
 
-    func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame {
+    /// Sends the work as a forward frame and waits for the answer, which must answer exactly that frame.
+    func run(_ work: ShardWork) throws(ShardError) -> ShardResult {
         let semaphore = DispatchSemaphore(value: 0)
-        let client = lock.withLock { () -> WebSocketClient? in
-            guard link == .ready else { return nil }
+        let (client, frame) = lock.withLock { () -> (WebSocketClient?, PeerFrame) in
+            nextStep += 1
+            let frame = PeerFrame(forward: work, step: nextStep)
+            guard link == .ready else { return (nil, frame) }
             pending = (frame.step, semaphore, nil)
-            return self.client
+            return (self.client, frame)
         }
         guard let client else { throw ShardError(shard: configuration.url, message: "not connected") }
         let started = Date()
@@ -175,17 +180,21 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             throw ShardError(shard: configuration.url, message: "send failed: \(error)")
         }
         let timedOut = semaphore.wait(timeout: .now() + stallTimeout(rows: frame.rowCount)) == .timedOut
-        let result = lock.withLock { () -> PeerFrame? in
+        let answer = lock.withLock { () -> PeerFrame? in
             defer { pending = nil }
             return pending?.result
         }
-        guard let result else {
+        guard let answer else {
             if timedOut {
                 // A stalled peer is dropped so its sequences move elsewhere.
                 apply(.stepTimedOut)
                 client.close(code: 1011, reason: "step timed out")
             }
             throw ShardError(shard: configuration.url, message: timedOut ? "step timed out" : "link lost")
+        }
+        let result: ShardResult
+        do { result = try ShardResult(answer: answer, request: frame, last: work.sampling != nil) } catch {
+            throw ShardError(shard: configuration.url, message: error.message)
         }
         let seconds = Date().timeIntervalSince(started)
         lock.withLock {

@@ -46,7 +46,6 @@ final class Scheduler: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Scheduler-thread state.
     private var active: [Active] = []
-    private var stepID: UInt64 = 0
     private var outageSince: Date?
     private var consecutiveFailures = 0
 
@@ -123,7 +122,6 @@ final class Scheduler: @unchecked Sendable {
             return
         }
         outageSince = nil
-        stepID += 1
         let chunks = Self.chunkSizes(pending: active.map(\.pending.count), budget: configuration.maxStepTokens)
         let members = active.indices.filter { chunks[$0] > 0 }
         let work = members.map { index in
@@ -132,16 +130,13 @@ final class Scheduler: @unchecked Sendable {
             return SequenceWork(
                 sequence: sequence.admission.sequence, startPosition: sequence.position,
                 tokens: Array(sequence.pending.prefix(chunks[index])),
-                sampling: PeerFrame.Sampling(
-                    temperature: Float(request.temperature), topP: Float(request.topP),
-                    topK: UInt32(clamping: request.topK), minTokens: UInt32(clamping: request.minTokens),
-                    generatedCount: UInt32(clamping: sequence.generated.count),
-                    seed: sequence.admission.seed))
+                sampling: SliceSampling(parameters: request.sampling(seed: sequence.admission.seed),
+                                        generatedCount: sequence.generated.count))
         }
         let started = DispatchTime.now().uptimeNanoseconds
         let outcome: ShardPipeline.StepOutcome
         do {
-            outcome = try pipeline.step(work, stepID: stepID)
+            outcome = try pipeline.step(work)
         } catch {
             metrics.recordFailure()
             replayAll(after: error)

@@ -8,7 +8,7 @@ struct SequenceWork: Sendable {
     var sequence: UInt64
     var startPosition: Int
     var tokens: [TokenID]
-    var sampling: PeerFrame.Sampling
+    var sampling: SliceSampling
 }
 
 /// A step failed on a shard; every sequence of the step must be rebuilt by replaying its tokens.
@@ -96,56 +96,56 @@ final class ShardPipeline: @unchecked Sendable {
     /// fails (or stalls) fails only the sequences it holds, which skip the later ranges.
     ///
     /// - Throws: ``PipelineFailure`` when some layers have no ready shard (nothing ran).
-    func step(_ work: [SequenceWork], stepID: UInt64) throws(PipelineFailure) -> StepOutcome {
+    func step(_ work: [SequenceWork]) throws(PipelineFailure) -> StepOutcome {
         guard let groups = readyGroups() else {
             throw PipelineFailure(error: ShardError(shard: "pipeline", message: "some layers have no ready shard"))
         }
         var alive = [Bool](repeating: true, count: work.count)
         var failures: [PipelineFailure] = []
-        // Each item's rows coming out of the previous range, and their width and element type.
+        // Each item's rows coming out of the previous range, their width and precision.
         var hidden = [[Float]](repeating: [], count: work.count)
         var width = 0
-        var hiddenType = PeerFrame.DType.f32
+        var precision = HiddenPrecision.f32
         var sampled = [TokenID?](repeating: nil, count: work.count)
         for (rangeIndex, group) in groups.enumerated() {
             let isFirst = rangeIndex == 0, isLast = rangeIndex == groups.count - 1
             let chosen = assign(work, group: group, alive: &alive, failures: &failures)
-            let frames = group.indices.map { replica -> (members: [Int], frame: PeerFrame)? in
+            let shares = group.indices.map { replica -> (members: [Int], work: ShardWork)? in
                 let members = work.indices.filter { alive[$0] && chosen[$0] == replica }
                 if members.isEmpty { return nil }
                 let slices = members.map {
-                    PeerFrame.Slice(sequence: work[$0].sequence, startPosition: UInt32(work[$0].startPosition),
-                                    count: UInt32(work[$0].tokens.count))
+                    SequenceSlice(sequence: SequenceID(work[$0].sequence), startPosition: work[$0].startPosition,
+                                  count: work[$0].tokens.count)
                 }
-                var frame = PeerFrame(kind: .forward, dtype: isFirst ? .tokens : hiddenType, step: stepID,
-                                      slices: slices, sampling: isLast ? members.map { work[$0].sampling } : nil,
-                                      width: isFirst ? 0 : width)
-                if isFirst { frame.tokens = members.flatMap { work[$0].tokens } } else {
-                    frame.values = members.flatMap { hidden[$0] }
-                }
-                return (members, frame)
+                let rows = slices.reduce(0) { $0 + $1.count }
+                let input: StageInput = isFirst ? .tokens(members.flatMap { work[$0].tokens })
+                    : .hidden(HiddenStates(rows: rows, width: width, values: members.flatMap { hidden[$0] }))
+                return (members, ShardWork(batch: StageBatch(slices: slices, input: input),
+                                           sampling: isLast ? members.map { work[$0].sampling } : nil,
+                                           precision: precision))
             }
-            let results = Self.runConcurrently(group, frames)
+            let results = Self.runConcurrently(group, shares)
             for (replica, outcome) in results.enumerated() {
-                guard let (members, frame) = frames[replica] else { continue }
-                let result: PeerFrame
+                guard let (members, share) = shares[replica] else { continue }
+                let result: ShardResult
                 do throws(PipelineFailure) {
                     result = try outcome.get()
-                    try check(result, against: frame, from: group[replica], last: isLast)
+                    try check(result, against: share, from: group[replica])
                 } catch {
                     failures.append(error)
                     for index in members { alive[index] = false }
                     continue
                 }
-                if isLast {
-                    for (offset, index) in members.enumerated() { sampled[index] = result.tokens[offset] }
-                } else {
-                    width = result.width
-                    hiddenType = result.dtype
+                switch result {
+                case let .sampled(tokens):
+                    for (offset, index) in members.enumerated() { sampled[index] = tokens[offset] }
+                case let .hidden(states, resultPrecision):
+                    width = states.width
+                    precision = resultPrecision
                     var offset = 0
                     for index in members {
-                        let count = work[index].tokens.count * result.width
-                        hidden[index] = Array(result.values[offset ..< offset + count])
+                        let count = work[index].tokens.count * states.width
+                        hidden[index] = Array(states.values[offset ..< offset + count])
                         offset += count
                     }
                 }
@@ -154,14 +154,14 @@ final class ShardPipeline: @unchecked Sendable {
         return StepOutcome(sampled: sampled, failures: failures)
     }
 
-    /// Runs each replica's frame on its own thread (one replica: on this one) and waits for all.
+    /// Runs each replica's share on its own thread (one replica: on this one) and waits for all.
     private static func runConcurrently(_ group: [any ShardRunner],
-                                        _ frames: [(members: [Int], frame: PeerFrame)?]) -> [Result<PeerFrame, PipelineFailure>] {
-        let busy = frames.indices.filter { frames[$0] != nil }
-        let results = ResultSlots(count: frames.count)
+                                        _ shares: [(members: [Int], work: ShardWork)?]) -> [Result<ShardResult, PipelineFailure>] {
+        let busy = shares.indices.filter { shares[$0] != nil }
+        let results = ResultSlots(count: shares.count)
         let run: @Sendable (Int) -> Void = { replica in
-            guard let frame = frames[replica]?.frame else { return }
-            do throws(ShardError) { results.set(replica, .success(try group[replica].run(frame))) } catch {
+            guard let work = shares[replica]?.work else { return }
+            do throws(ShardError) { results.set(replica, .success(try group[replica].run(work))) } catch {
                 results.set(replica, .failure(PipelineFailure(error: error)))
             }
         }
@@ -169,20 +169,15 @@ final class ShardPipeline: @unchecked Sendable {
         return results.values
     }
 
-    private func check(_ result: PeerFrame, against frame: PeerFrame, from runner: any ShardRunner,
-                       last: Bool) throws(PipelineFailure) {
-        let name = runner.status.name
-        guard result.step == frame.step, result.slices == frame.slices else {
-            throw PipelineFailure(error: ShardError(shard: name, message: "answered a different step or sequences"))
+    /// A result must fit its work: a token per slice from the last range, a row of hidden states per row otherwise.
+    private func check(_ result: ShardResult, against work: ShardWork, from runner: any ShardRunner) throws(PipelineFailure) {
+        let fits = switch result {
+        case let .sampled(tokens): work.sampling != nil && tokens.count == work.batch.slices.count
+        case let .hidden(states, _): work.sampling == nil && states.width > 0
+            && states.values.count == work.batch.rowCount * states.width
         }
-        if last {
-            guard result.kind == .sampled, result.tokens.count == frame.slices.count else {
-                throw PipelineFailure(error: ShardError(shard: name, message: "the last stage returned no sampled ids"))
-            }
-        } else {
-            guard result.kind == .hidden, result.width > 0, result.values.count == frame.rowCount * result.width else {
-                throw PipelineFailure(error: ShardError(shard: name, message: "a stage returned malformed hidden states"))
-            }
+        guard fits else {
+            throw PipelineFailure(error: ShardError(shard: runner.status.name, message: "returned a result that does not fit its work"))
         }
     }
 
@@ -228,14 +223,14 @@ final class ShardPipeline: @unchecked Sendable {
     }
 }
 
-/// One result slot per replica, written from the threads of ``ShardPipeline/step(_:stepID:)``.
+/// One result slot per replica, written from the threads of ``ShardPipeline/step(_:)``.
 private final class ResultSlots: @unchecked Sendable {
     private let lock = NSLock()
-    private var slots: [Result<PeerFrame, PipelineFailure>?]
+    private var slots: [Result<ShardResult, PipelineFailure>?]
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<PeerFrame, PipelineFailure>) { lock.withLock { slots[index] = result } }
+    func set(_ index: Int, _ result: Result<ShardResult, PipelineFailure>) { lock.withLock { slots[index] = result } }
     /// Every slot, a missing one as a failure (it was not run).
-    var values: [Result<PeerFrame, PipelineFailure>] {
+    var values: [Result<ShardResult, PipelineFailure>] {
         lock.withLock {
             slots.map { $0 ?? .failure(PipelineFailure(error: ShardError(shard: "pipeline", message: "not run"))) }
         }

@@ -40,13 +40,14 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
 }
 
 /// One stage of the pipeline: a local stage or a remote peer, serving a range of layers.
-public protocol ShardRunner: AnyObject, Sendable {
+protocol ShardRunner: AnyObject, Sendable {
     /// The blocks this runner computes.
     var layers: Range<Int> { get }
     /// For `/peers`.
     var status: ShardStatus { get }
-    /// Runs a forward frame and returns its result frame. Blocks the calling thread.
-    func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame
+    /// Runs one step's work and returns its result (a last stage gets sampling records and returns ids). Blocks
+    /// the calling thread.
+    func run(_ work: ShardWork) throws(ShardError) -> ShardResult
     /// Frees these sequences' caches (best effort; a dead peer has nothing to free).
     func release(_ sequences: [UInt64])
     /// Sequences holding cache on this shard (for tests and metrics), or `nil` when unknown.
@@ -57,12 +58,12 @@ public protocol ShardRunner: AnyObject, Sendable {
 
 /// A shard computed in this process.
 public final class LocalShardRunner: ShardRunner {
-    private let executor: StageFrameExecutor
+    private let executor: StageExecutor
     private let index: Int
 
     /// Wraps a local stage; `index` names it `local-<index>`.
     public init(stage: LlamaStage, index: Int) {
-        executor = StageFrameExecutor(stage: stage)
+        executor = StageExecutor(stage: stage)
         self.index = index
     }
 
@@ -74,16 +75,9 @@ public final class LocalShardRunner: ShardRunner {
         ShardStatus(name: "local-\(index)", layers: layers, state: .ready, latencyMilliseconds: nil)
     }
 
-    /// Runs the frame on the stage in this thread.
-    public func run(_ frame: PeerFrame) throws(ShardError) -> PeerFrame {
-        do {
-            guard let result = try executor.execute(frame) else {
-                throw ShardError(shard: status.name, message: "no result for a forward frame")
-            }
-            return result
-        } catch let error as ShardError {
-            throw error
-        } catch {
+    /// Runs the work on the stage in this thread.
+    func run(_ work: ShardWork) throws(ShardError) -> ShardResult {
+        do { return try executor.execute(work) } catch let error as ShardError { throw error } catch {
             throw ShardError(shard: status.name, message: "\(error)")
         }
     }

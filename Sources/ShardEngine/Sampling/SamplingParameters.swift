@@ -1,3 +1,5 @@
+import ShardProtocol
+
 /// How the next token is chosen from the logits.
 public struct SamplingParameters: Sendable, Equatable, Codable {
     /// Softmax temperature; 0 picks the most likely token (greedy).
@@ -32,5 +34,15 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
         if !topP.isFinite || topP <= 0 || topP > 1 { return "top_p must be in (0, 1]" }
         if minTokens < 0 { return "min_tokens must be >= 0" }
         return nil
+    }
+}
+
+extension GenerationRequest {
+    /// The request's sampling as the engine runs it, with `seed` (the request's, or the one the sidecar drew for
+    /// it). The one conversion from the wire's numbers; ``GenerationRequest/validate(limits:)`` has range-checked
+    /// them against these types.
+    public func sampling(seed: UInt64) -> SamplingParameters {
+        SamplingParameters(temperature: Float(temperature), topK: topK, topP: Float(topP), seed: seed,
+                           minTokens: minTokens)
     }
 }
