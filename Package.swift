@@ -81,7 +81,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ShardCLI",
-            dependencies: ["ShardClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ShardClient", "ShardProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "StreamingExample",

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import ShardClient
+import ShardProtocol
 
 /// Options shared by the generating subcommands: how many tokens and how they are chosen.
 struct SamplingOptions: ParsableArguments {
@@ -10,11 +12,14 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Top-p cut-off; 1 disables.") var topP: Double = 1
     @Option(help: "Random seed.") var seed: UInt64?
 
+    /// Checked by the sidecar's own validator (``GenerationRequest/validate(limits:)``), named by option.
     func validate() throws {
-        guard (1 ... 4096).contains(maxNewTokens) else { throw ValidationError("--max-new-tokens must be in 1...4096") }
-        guard temperature >= 0, temperature <= 100 else { throw ValidationError("--temperature must be in 0...100") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0") }
+        let request = GenerationRequest(prompt: "-", maxNewTokens: maxNewTokens, minTokens: 0, temperature: temperature,
+                                        topK: topK, topP: topP, seed: seed)
+        do throws(ProtocolError) { try request.validate(limits: RequestLimits()) } catch {
+            let option = (error.field ?? "").replacingOccurrences(of: "_", with: "-")
+            throw ValidationError("--\(option): \(error.message)")
+        }
     }
 
     /// The SDK's sampling settings.

@@ -12,53 +12,30 @@ struct GenerationRequestBody: Sendable {
     let requestID: String
     let json: JSONValue
 
-    /// Largest `maxNewTokens` the SDK sends (the sidecar's default cap).
-    static let maxNewTokensLimit = 4096
-
-    /// Validates before any I/O and tokenizes prompt text with `tokenizer` (a conversation is sent as `messages`,
-    /// which the sidecar renders with the model's chat template).
+    /// Validates before any I/O, with the sidecar's own validator (``GenerationRequest/validate(limits:)``), and
+    /// tokenizes prompt text with `tokenizer` (a conversation is sent as `messages`, which the sidecar renders
+    /// with the model's chat template).
     init(input: PromptInput, maxNewTokens: Int, sampling: Sampling, stop: [String], model: String,
          tokenizer: any Tokenizer, wireTokenizer: String) throws(ShardClientError) {
+        var request = GenerationRequest(
+            requestID: RequestID.random(prefix: "sdk"), maxNewTokens: maxNewTokens, minTokens: sampling.minTokens,
+            model: model, temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
+            seed: sampling.seed, stop: stop, stream: true, sdk: "shard-swift/0.1")
         switch input {
         case let .text(prompt):
-            guard !prompt.isEmpty else { throw ShardClientError(.invalidRequest, "the prompt is empty") }
+            request.prompt = prompt
         case let .chat(messages):
-            guard !messages.isEmpty else { throw ShardClientError(.invalidRequest, "the conversation is empty") }
+            request.messages = messages
         }
-        guard (1 ... Self.maxNewTokensLimit).contains(maxNewTokens) else {
-            throw ShardClientError(.invalidRequest, "maxNewTokens must be in 1...\(Self.maxNewTokensLimit), got \(maxNewTokens)")
+        do throws(ProtocolError) { try request.validate(limits: RequestLimits()) } catch {
+            throw ShardClientError(.invalidRequest, error.message)
         }
-        guard sampling.temperature.isFinite, (0 ... 100).contains(sampling.temperature) else {
-            throw ShardClientError(.invalidRequest, "temperature must be in 0...100")
+        if case let .text(prompt) = input {
+            request.inputTokenIDs = tokenizer.encode(prompt, addBOS: tokenizer.bosTokenID != nil).map(Int.init)
+            request.tokenizer = wireTokenizer
         }
-        guard sampling.topK >= 0 else { throw ShardClientError(.invalidRequest, "topK must be >= 0") }
-        guard sampling.topP.isFinite, sampling.topP > 0, sampling.topP <= 1 else {
-            throw ShardClientError(.invalidRequest, "topP must be in (0, 1]")
-        }
-        guard (0 ... maxNewTokens).contains(sampling.minTokens) else {
-            throw ShardClientError(.invalidRequest, "minTokens must be in 0...maxNewTokens")
-        }
-        guard stop.allSatisfy({ !$0.isEmpty }) else { throw ShardClientError(.invalidRequest, "empty stop string") }
-        requestID = RequestID.random(prefix: "sdk").rawValue
-        var object: [String: JSONValue] = [
-            "request_id": .string(requestID), "max_new_tokens": .int(Int64(maxNewTokens)),
-            "min_tokens": .int(Int64(sampling.minTokens)), "model": .string(model),
-            "temperature": .double(sampling.temperature), "top_k": .int(Int64(sampling.topK)),
-            "top_p": .double(sampling.topP), "stream": .bool(true), "sdk": .string("shard-swift/0.1"),
-        ]
-        switch input {
-        case let .text(prompt):
-            object["prompt_context"] = .string(prompt)
-            object["prompt"] = .string(prompt)
-            object["input_token_ids"] = .array(tokenizer.encode(prompt, addBOS: tokenizer.bosTokenID != nil)
-                .map { .int(Int64($0)) })
-            object["tokenizer"] = .string(wireTokenizer)
-        case let .chat(messages):
-            object["messages"] = .array(messages.map(\.json))
-        }
-        if let seed = sampling.seed { object["seed"] = .int(Int64(bitPattern: seed)) }
-        if !stop.isEmpty { object["stop"] = .array(stop.map { .string($0) }) }
-        json = .object(object)
+        requestID = request.requestID!.rawValue
+        json = request.json
     }
 }
 

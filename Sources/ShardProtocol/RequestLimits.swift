@@ -52,6 +52,8 @@ extension GenerationRequest {
             throw .invalid("top_k", "top_k must be in 0...\(UInt32.max) (0 disables it)")
         }
         guard topP.isFinite, topP > 0, topP <= 1 else { throw .invalid("top_p", "top_p must be in (0, 1]") }
+        // JSON integers are read as Int64.
+        guard (seed ?? 0) <= UInt64(Int64.max) else { throw .invalid("seed", "seed must be in 0...\(Int64.max)") }
         guard stop.count <= limits.maxStopStrings else {
             throw .invalid("stop", "at most \(limits.maxStopStrings) stop strings")
         }
