@@ -115,8 +115,10 @@ extension HTTPWebSocketServer {
     /// What one WRITEABLE callback writes.
     private enum WriteStep {
         case nothing
-        case headers(HTTPResponse, omitBody: Bool)
+        case headers(HTTPResponse, omitBody: Bool, streamed: Bool)
         case body(chunk: [UInt8], isFinal: Bool)
+        case streamChunk([UInt8], more: Bool)
+        case streamEnd
     }
 
     /// `LWS_CALLBACK_HTTP_WRITEABLE`: headers first, then one body chunk per callback; the last one completes the
@@ -127,7 +129,13 @@ extension HTTPWebSocketServer {
             guard let writer = state.exchanges[id]?.response else { return .nothing }
             if !writer.headersSent {
                 state.exchanges[id]!.response!.headersSent = true
-                return .headers(writer.response, omitBody: writer.omitBody)
+                return .headers(writer.response, omitBody: writer.omitBody, streamed: writer.stream != nil)
+            }
+            if let stream = writer.stream {
+                guard let chunk = stream.chunks.first else { return stream.ended ? .streamEnd : .nothing }
+                state.exchanges[id]!.response!.stream!.chunks.removeFirst()
+                state.exchanges[id]!.response!.stream!.queuedBytes -= chunk.count
+                return .streamChunk(chunk, more: stream.chunks.count > 1 || stream.ended)
             }
             let body = writer.response.body
             let start = writer.bodyOffset
@@ -140,11 +148,21 @@ extension HTTPWebSocketServer {
         switch step {
         case .nothing:
             return 0
-        case let .headers(response, omitBody):
+        case let .headers(response, omitBody, streamed):
             // A client that left while the answer was pending would not get it: close instead, so the handler
             // hears the answer was not written (`respond(_:to:written:)`) and can give it to someone else.
-            guard !clientHungUp(wsi), writeHeaders(wsi, response) else { return -1 }
+            guard !clientHungUp(wsi), writeHeaders(wsi, response, streamed: streamed) else { return -1 }
+            if streamed { return 0 }  // the chunks ask for WRITEABLE as they come
             if response.body.isEmpty || omitBody { return completeTransaction(wsi, session: session) }
+        case let .streamChunk(bytes, more):
+            var chunk = [UInt8](repeating: 0, count: OutboundFrame.headroom) + bytes
+            guard writeBody(wsi, &chunk, isFinal: false) else { return -1 }
+            if !more { return 0 }
+        case .streamEnd:
+            // The body of a streamed answer ends with the connection.
+            state.withLock { _ = $0.exchanges.removeValue(forKey: session.pointee) }
+            session.pointee = 0
+            return -1
         case .body(var chunk, let isFinal):
             guard writeBody(wsi, &chunk, isFinal: isFinal) else { return -1 }
             if isFinal { return completeTransaction(wsi, session: session) }
@@ -176,10 +194,12 @@ extension HTTPWebSocketServer {
             handler.httpConnectionClosed(ConnectionID(rawValue: id), server: self)
         }
         removed.written?(false)
+        if let stream = removed.response?.stream, !stream.ended { stream.closed?() }
     }
 
-    /// Writes the status line and headers (`Content-Type` and `Content-Length` always included).
-    func writeHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
+    /// Writes the status line and headers (`Content-Type` always; `Content-Length`, or for a streamed answer
+    /// `Connection: close`, since its body ends with the connection).
+    func writeHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse, streamed: Bool = false) -> Bool {
         let extra = response.headers.filter { !["content-type", "content-length"].contains($0.0.lowercased()) }
         let contentType = response.contentType
         let capacity = OutboundFrame.headroom + 512 + contentType.utf8.count
@@ -189,9 +209,10 @@ extension HTTPWebSocketServer {
             let start = buffer.baseAddress! + OutboundFrame.headroom
             let end = buffer.baseAddress! + capacity
             var cursor: UnsafeMutablePointer<UInt8>? = start
-            guard lws_add_http_common_headers(wsi, UInt32(response.status), contentType,
-                                              lws_filepos_t(response.body.count), &cursor, end) == 0 else { return false }
-            for (name, value) in extra {
+            let length = streamed ? lws_filepos_t.max : lws_filepos_t(response.body.count)  // max: LWS_ILLEGAL_HTTP_CONTENT_LEN
+            guard lws_add_http_common_headers(wsi, UInt32(response.status), contentType, length, &cursor, end) == 0
+            else { return false }
+            for (name, value) in extra + (streamed ? [("Connection", "close"), ("Cache-Control", "no-cache")] : []) {
                 let added = (name.lowercased() + ":").withCString { name in
                     value.withCString { value in
                         lws_add_http_header_by_name(wsi, UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self),

@@ -87,6 +87,8 @@ struct ResponseWriter: Sendable {
     var omitBody = false
     var headersSent = false
     var bodyOffset = 0
+    /// Set for a streamed answer (``HTTPWebSocketServer/respondStream(_:to:closed:)``).
+    var stream: StreamState?
 
     /// Largest body chunk per `lws_write`.
     static let chunkBytes = 64 << 10
@@ -118,4 +120,13 @@ struct CloseRequest: Sendable {
     let reason: String
     /// Seconds to wait for the connection to become writable before dropping it without a close frame.
     let graceSeconds: Int32
+}
+
+/// The body of a streamed HTTP answer still to write: chunks in order, then the end (the connection closes).
+struct StreamState: Sendable {
+    var chunks: [[UInt8]] = []
+    var queuedBytes = 0
+    var ended = false
+    /// Called when the client goes away before the end.
+    let closed: (@Sendable () -> Void)?
 }

@@ -94,6 +94,20 @@ struct HTTPServerTests {
         #expect(fixture.handler.log.events.isEmpty)
     }
 
+    @Test("a streamed answer: head, pieces from another thread, end by closing; no Content-Length")
+    func streamedAnswer() throws {
+        let fixture = try TestServer()
+        defer { fixture.server.shutdown() }
+        let socket = try RawSocket(port: fixture.port)
+        try socket.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        let head = try socket.readHead()
+        #expect(head.status == 200)
+        #expect(head.headers["content-type"] == "text/event-stream")
+        #expect(head.headers["content-length"] == nil)
+        #expect(String(decoding: try socket.readUntilClose(), as: UTF8.self) == "abc")
+        #expect(try RawSocket(port: fixture.port).request("GET", "/echo").status == 200, "the server goes on")
+    }
+
     @Test("handlers run on the service thread, which says so; other threads are not it")
     func serviceThreadIsKnown() throws {
         let fixture = try TestServer()

@@ -95,6 +95,13 @@ public final class RawSocket {
         }
     }
 
+    /// Everything until the peer closes (what is buffered included): a body that ends with the connection.
+    public func readUntilClose() throws -> [UInt8] {
+        while try fill() {}
+        defer { buffer = [] }
+        return buffer
+    }
+
     /// Reads a status line and headers (leaves anything after them buffered).
     public func readHead() throws -> (status: Int, headers: [String: String]) {
         let marker: [UInt8] = Array("\r\n\r\n".utf8)

@@ -19,6 +19,21 @@ final class RecordingHandler: HTTPWebSocketHandler {
 
     func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
         log.record(.request(request))
+        if request.path == "/stream" {
+            // A streamed answer: "a" with the head, then "b" and "c" from another thread, then the end.
+            let log = self.log
+            server.respondStream(HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream")],
+                                              body: Array("a".utf8)), to: request.connection) {
+                log.record(.httpClosed(request.connection))
+            }
+            let connection = request.connection
+            DispatchQueue.global().async {
+                _ = server.streamWrite(Array("b".utf8), to: connection)
+                _ = server.streamWrite(Array("c".utf8), to: connection)
+                server.streamEnd(connection)
+            }
+            return
+        }
         guard request.path == "/echo" else {
             if request.path != "/slow" { server.respond(.json(404, #"{"ok": false}"#), to: request.connection) }
             return
