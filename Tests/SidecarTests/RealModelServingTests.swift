@@ -58,4 +58,23 @@ struct RealModelServingTests {
         let expected = try completeReference(model: ["--model", model], prompt: rendered, maxNewTokens: 96)
         #expect(streamed.text == expected)
     }
+
+    /// The OpenAI-compatible routes, checked with the official `openai` Python package (scripts/openai-venv.sh):
+    /// models, a completion equal to `complete`, a chat reply equal to llama.cpp's, streaming with usage, stop
+    /// strings, seeds, and errors in OpenAI's shape.
+    @Test func theOfficialOpenAIClientWorks() throws {
+        let model = try Self.model()
+        let expected = try completeReference(model: ["--model", model], prompt: "The capital of France is",
+                                             maxNewTokens: 12)
+        let sidecar = try SidecarProcess(["serve", "--model", model, "--local-shards", "1", "--port", "0",
+                                          "--api-key", "sk-test"])
+        defer { sidecar.stop() }
+        try SidecarClient(port: sidecar.port, headers: ["Authorization": "Bearer sk-test"]).waitUntilReady()
+        let venv = try ExecutableRunner.runTool("/bin/bash", ["scripts/openai-venv.sh"])
+        #expect(venv.status == 0, "scripts/openai-venv.sh failed: \(venv.standardError)")
+        let python = venv.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try ExecutableRunner.runTool(python, ["Tests/SidecarTests/Scripts/openai_client.py",
+                                                           "\(sidecar.port)", "sk-test", "-", expected])
+        #expect(result.status == 0, "\(result.standardError)\(result.standardOutput)")
+    }
 }

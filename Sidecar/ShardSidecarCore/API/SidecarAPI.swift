@@ -25,6 +25,8 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
     /// Where submissions (JSON parsing, prompt rendering, tokenization) and WebSocket messages are handled, in
     /// arrival order: the server's service thread never blocks on them.
     let worker = DispatchQueue(label: "shard-api-worker")
+    /// Non-streamed OpenAI answers waiting for their request.
+    let openAIConnections = OpenAIConnections()
 
     init(configuration: Configuration, registry: RequestRegistry, model: ModelService, pipeline: ShardPipeline,
          metrics: SchedulerMetrics) {
@@ -38,6 +40,10 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
     // MARK: HTTP
 
     func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
+        if request.path.hasPrefix("/v1/") {
+            openAIRoute(request, server: server)
+            return
+        }
         if request.method == "POST", request.path.hasSuffix("/broadcast-work") {
             worker.async { [self] in
                 if let response = route(request, server: server) { server.respond(response, to: request.connection) }
@@ -47,7 +53,37 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
         if let response = route(request, server: server) { server.respond(response, to: request.connection) }
     }
 
-    func httpConnectionClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {}
+    func httpConnectionClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
+        openAIConnectionClosed(connection)
+    }
+
+    /// The OpenAI-compatible routes: their own error shape, the same API key; generation on the worker queue.
+    private func openAIRoute(_ request: HTTPRequest, server: HTTPWebSocketServer) {
+        let routes: [String: (method: String, kind: OpenAIRequest.Kind?)] = [
+            "/v1/models": ("GET", nil), "/v1/completions": ("POST", .completion), "/v1/chat/completions": ("POST", .chat),
+        ]
+        let path = request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        let failure: ProtocolError?
+        if let refusal = authenticate(request.headers) {
+            failure = refusal
+        } else if let route = routes[path] {
+            guard request.method == route.method else {
+                server.respond(OpenAIAnswer.errorResponse(ProtocolError(
+                    status: 405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use \(route.method)")),
+                    to: request.connection)
+                return
+            }
+            guard let kind = route.kind else {
+                server.respond(openAIModels(), to: request.connection)
+                return
+            }
+            worker.async { [self] in openAIGenerate(kind, request, server: server) }
+            return
+        } else {
+            failure = ProtocolError(status: 404, code: "not_found", message: "no route \(request.path)")
+        }
+        if let failure { server.respond(OpenAIAnswer.errorResponse(failure), to: request.connection) }
+    }
 
     /// The routes of PROTOCOL.md.
     enum Route {

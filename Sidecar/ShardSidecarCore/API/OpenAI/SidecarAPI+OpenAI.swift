@@ -1,0 +1,115 @@
+import Foundation
+import ShardNetworking
+import ShardProtocol
+
+/// The OpenAI-compatible routes on the sidecar's port (`GET /v1/models`, `POST /v1/completions`,
+/// `POST /v1/chat/completions`), built on the same registry as `/broadcast-work`: same queue, limits, API key
+/// (`Authorization: Bearer`), cancellation and metrics. A client that disconnects before its answer cancels the
+/// request and frees its shards.
+extension SidecarAPI {
+    /// `GET /v1/models`.
+    func openAIModels() -> HTTPResponse {
+        let created = Int64(startedAt.timeIntervalSince1970)
+        let models = [model.id, GenerationRequest.defaultModelID].map { id -> JSONValue in
+            .object(["id": .string(id), "object": .string("model"), "created": .int(created),
+                     "owned_by": .string("shard")])
+        }
+        return .json(200, JSONValue.object(["object": .string("list"), "data": .array(models)]).encoded())
+    }
+
+    /// `POST /v1/completions` and `POST /v1/chat/completions` (on the worker queue: they render and tokenize).
+    func openAIGenerate(_ kind: OpenAIRequest.Kind, _ request: HTTPRequest, server: HTTPWebSocketServer) {
+        let openAI: OpenAIRequest
+        do throws(ProtocolError) {
+            openAI = try OpenAIRequest(kind: kind, body: request.body, limits: configuration.limits)
+            guard model.matches(openAI.model) else {
+                throw ProtocolError(status: 404, code: "unknown_model",
+                                    message: "the model \(openAI.model ?? "") does not exist", field: "model")
+            }
+            _ = try submit(openAI.generation, id: openAI.generation.requestID!)
+        } catch {
+            server.respond(OpenAIAnswer.errorResponse(error), to: request.connection)
+            return
+        }
+        let answer = OpenAIAnswer(request: openAI, modelID: model.id)
+        let id = openAI.generation.requestID!, connection = request.connection
+        let registry = self.registry
+        if openAI.stream {
+            let started = server.respondStream(
+                HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream")],
+                             body: kind == .chat ? answer.chunk(text: "", role: true) : []),
+                to: connection) {
+                // The client went away mid-stream: stop generating for it.
+                registry.cancel(id)
+            }
+            guard started else {
+                registry.cancel(id)
+                return
+            }
+            _ = registry.subscribe(id, token: connection.rawValue) { [weak server] event in
+                guard let server else { return false }
+                return Self.stream(event, answer: answer, server: server, connection: connection)
+            }
+        } else {
+            openAIConnections.set(connection, id)
+            let text = TextCollector()
+            let openAIConnections = self.openAIConnections
+            _ = registry.subscribe(id, token: connection.rawValue) { [weak server] event in
+                switch event {
+                case let .token(piece, _, _):
+                    text.append(piece)
+                case let .done(reason, usage, error):
+                    _ = openAIConnections.remove(connection)
+                    let response: HTTPResponse = if let error, reason == .error {
+                        OpenAIAnswer.errorResponse(error)
+                    } else {
+                        .json(200, answer.complete(text: text.value, reason: reason, usage: usage).encoded())
+                    }
+                    server?.respond(response, to: connection)
+                }
+                return true
+            }
+        }
+    }
+
+    /// Writes one event as server-sent events; `false` when the client is gone (the request is then cancelled).
+    private static func stream(_ event: GenerationEvent, answer: OpenAIAnswer, server: HTTPWebSocketServer,
+                               connection: ConnectionID) -> Bool {
+        switch event {
+        case let .token(piece, _, _):
+            return piece.isEmpty || server.streamWrite(answer.chunk(text: piece), to: connection)
+        case let .done(reason, usage, error):
+            var bytes: [UInt8]
+            if let error, reason == .error {
+                bytes = OpenAIAnswer.event(OpenAIAnswer.error(error))
+            } else {
+                bytes = answer.chunk(text: answer.request.kind == .chat ? nil : "", finish: reason)
+                if answer.request.includeUsage { bytes += answer.usageChunk(usage) }
+            }
+            let written = server.streamWrite(bytes + OpenAIAnswer.done, to: connection)
+            server.streamEnd(connection)
+            return written
+        }
+    }
+
+    /// A non-streamed answer's client went away: cancel its request.
+    func openAIConnectionClosed(_ connection: ConnectionID) {
+        if let id = openAIConnections.remove(connection) { registry.cancel(id) }
+    }
+}
+
+/// The text of a non-streamed answer, gathered from the events (under the registry's lock, read at the end).
+final class TextCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pieces = ""
+    func append(_ piece: String) { lock.withLock { pieces += piece } }
+    var value: String { lock.withLock { pieces } }
+}
+
+/// Which request each waiting non-streamed OpenAI answer belongs to, so a client that leaves cancels it.
+final class OpenAIConnections: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [ConnectionID: RequestID] = [:]
+    func set(_ connection: ConnectionID, _ id: RequestID) { lock.withLock { requests[connection] = id } }
+    func remove(_ connection: ConnectionID) -> RequestID? { lock.withLock { requests.removeValue(forKey: connection) } }
+}
