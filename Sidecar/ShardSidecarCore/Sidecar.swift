@@ -66,8 +66,11 @@ public final class Sidecar: @unchecked Sendable {
         self.server = server
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + 1, repeating: 1)
-        let registry = self.registry
-        timer.setEventHandler { registry.sweep() }
+        let registry = self.registry, responses = api.responses
+        timer.setEventHandler {
+            registry.sweep()
+            responses.prune { registry.holds($0) }
+        }
         timer.resume()
         sweeper = timer
         Log.info("serving model \(model.id) on \(configuration.host):\(port) with \(pipeline.runners.count) shards")

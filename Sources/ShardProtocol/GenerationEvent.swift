@@ -159,6 +159,15 @@ extension JSONValue {
         return nil
     }
 
+    /// The value as a number (an integer or not), when it is one.
+    public var doubleValue: Double? {
+        switch self {
+        case let .int(number): Double(number)
+        case let .double(number): number
+        default: nil
+        }
+    }
+
     /// The value as an integer, when it is one.
     public var intValue: Int? {
         if case let .int(number) = self { return Int(exactly: number) }

@@ -48,6 +48,25 @@ struct OpenAIRoutesTests {
         #expect(Set(events.compactMap { $0["id"]?.stringValue }).count == 1, "one id for every chunk")
     }
 
+    /// `POST /v1/responses` answers once done (or at once with `background`, then `GET /v1/responses/ID` until done),
+    /// echoing the metadata.
+    @Test func responsesAreCreatedAndReadBack() throws {
+        let sidecar = try SidecarProcess(["serve", "--port", "0"])
+        defer { sidecar.stop() }
+        let client = SidecarClient(port: sidecar.port)
+        let expected = try completeReference(prompt: "And God said,", maxNewTokens: 10)
+        let body = #"{"input": "And God said,", "max_output_tokens": 10, "temperature": 0, "metadata": {"job": "7"}"#
+        let done = try #require(JSONValue.decode(try Self.post(sidecar.port, "/v1/responses", body + "}").readResponse().body))
+        #expect(done["status"] == .string("completed") && done["output_text"] == .string(expected))
+        #expect(done["metadata"]?["job"] == .string("7") && done["usage"]?["output_tokens"] == .int(10))
+        let queued = try #require(JSONValue.decode(
+            try Self.post(sidecar.port, "/v1/responses", body + #", "background": true}"#).readResponse().body))
+        let id = try #require(queued["id"]?.stringValue)
+        #expect(waitUntil { (try? client.json("GET", "/v1/responses/\(id)").1["status"]) == .string("completed") })
+        #expect(try client.json("GET", "/v1/responses/\(id)").1["output_text"] == .string(expected))
+        #expect(try client.request("GET", "/v1/responses/resp-unknown").status == 404)
+    }
+
     @Test func errorsHaveOpenAIsShape() throws {
         let sidecar = try SidecarProcess(["serve", "--port", "0", "--api-key", "k"])
         defer { sidecar.stop() }

@@ -27,6 +27,8 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
     let worker = DispatchQueue(label: "shard-api-worker")
     /// Non-streamed OpenAI answers waiting for their request.
     let openAIConnections = OpenAIConnections()
+    /// Model and metadata of the responses of `/v1/responses`.
+    let responses = ResponseInfos()
 
     init(configuration: Configuration, registry: RequestRegistry, model: ModelService, pipeline: ShardPipeline,
          metrics: SchedulerMetrics) {
@@ -66,6 +68,14 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
         let failure: ProtocolError?
         if let refusal = authenticate(request.headers) {
             failure = refusal
+        } else if path == "/v1/responses", request.method == "POST" {
+            worker.async { [self] in createResponse(request, server: server) }
+            return
+        } else if path.hasPrefix("/v1/responses/"), request.method == "GET" {
+            let id = RequestID(String(path.dropFirst("/v1/responses/".count)))
+            server.respond(id.map(responseAnswer) ?? OpenAIAnswer.errorResponse(ProtocolError(
+                status: 404, code: "not_found", message: "no response \(path)")), to: request.connection)
+            return
         } else if let route = routes[path] {
             guard request.method == route.method else {
                 server.respond(OpenAIAnswer.errorResponse(ProtocolError(

@@ -120,6 +120,27 @@ public final class RequestRegistry: @unchecked Sendable {
         }
     }
 
+    /// A request's text so far, with its state (for `GET /v1/responses/ID`).
+    struct Transcript: Sendable {
+        var state: RequestState, text: String, usage: Usage, error: ProtocolError?
+    }
+
+    /// The text of every token event so far, or `nil` for an unknown (or expired) request.
+    func transcript(_ id: RequestID, now: Date = Date()) -> Transcript? {
+        lock.withLock {
+            guard let record = records[id] else { return nil }
+            record.lastActivity = now
+            var text = "", error: ProtocolError?
+            for event in record.log.events {
+                switch event {
+                case let .token(piece, _, _): text += piece
+                case let .done(_, _, failure): error = failure
+                }
+            }
+            return Transcript(state: record.state, text: text, usage: record.usage, error: error)
+        }
+    }
+
     /// What a cancellation found.
     enum CancelOutcome { case unknown, alreadyFinished, queued, running }
 
@@ -189,6 +210,9 @@ public final class RequestRegistry: @unchecked Sendable {
             return (counts, queue.count, counters)
         }
     }
+
+    /// Whether the request is held (any state); does not count as interest in it.
+    func holds(_ id: RequestID) -> Bool { lock.withLock { records[id] != nil } }
 
     /// Number of requests held (any state), for tests and metrics.
     var count: Int { lock.withLock { records.count } }

@@ -53,6 +53,14 @@ seeded = [client.completions.create(model=model, prompt="Once upon a time", max_
                                     seed=7).choices[0].text for _ in range(2)]
 check(seeded[0] == seeded[1], f"seed 7 gave {seeded}")
 
+response = client.responses.create(model=model, input="The capital of France is", max_output_tokens=12,
+                                   temperature=0, metadata={"job": "42"})
+check(response.status == "completed" and response.output_text == expected,
+      f"responses.create: {response.status} {response.output_text!r}")
+check(response.metadata == {"job": "42"} and response.usage.output_tokens == 12, f"response metadata/usage {response}")
+again = client.responses.retrieve(response.id)
+check(again.output_text == expected and again.status == "completed", f"responses.retrieve: {again}")
+
 try:
     client.completions.create(model=model, prompt="x", n=2)
     failures.append("n=2 was accepted")
