@@ -81,7 +81,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ShardCLI",
-            dependencies: ["ShardClient", "ShardProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ShardClient", "ShardProtocol", "ShardTokenizers",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "StreamingExample",

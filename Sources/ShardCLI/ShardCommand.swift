@@ -9,7 +9,7 @@ struct ShardCommand: AsyncParsableCommand {
         commandName: "shard",
         abstract: "Stream generations from a local Shard sidecar.",
         discussion: "Exit codes: 0 success, 1 failure, 2 bad usage.",
-        subcommands: [GenerateCommand.self, ChatCommand.self, HealthCommand.self, PeersCommand.self])
+        subcommands: [GenerateCommand.self, ChatCommand.self, BatchCommand.self, HealthCommand.self, PeersCommand.self])
 
     /// Runs the command with the documented exit codes (ArgumentParser's usage errors become 2).
     static func main() async {

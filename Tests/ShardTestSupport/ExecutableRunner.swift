@@ -23,17 +23,19 @@ public enum ExecutableRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
     }
 
-    /// Runs a built executable of this package by product name.
-    public static func run(_ name: String, _ arguments: [String]) throws -> Result {
-        try runTool(executable(name).path, arguments)
+    /// Runs a built executable of this package by product name (`environment` is added to this process's).
+    public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try runTool(executable(name).path, arguments, environment: environment)
     }
 
     /// Runs any program (by absolute path) from the repository root.
-    public static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
+    public static func runTool(_ path: String, _ arguments: [String],
+                               environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = repositoryRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
