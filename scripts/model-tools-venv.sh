@@ -7,17 +7,5 @@
 # Venv:  ${SHARD_CACHE_DIR:-~/.cache/shard}/model-tools-venv   (PYTHON=... picks the base python3)
 set -euo pipefail
 
-CACHE="${SHARD_CACHE_DIR:-$HOME/.cache/shard}"
-VENV="$CACHE/model-tools-venv"
-PINS=(numpy==2.4.6 gguf==0.19.0)
-STAMP="$VENV/.shard-pins"
-
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "${PINS[*]}" ]; then
-    mkdir -p "$CACHE"
-    "${PYTHON:-python3}" -m venv "$VENV" >&2 \
-        || { echo "error: '${PYTHON:-python3} -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2 \
-        || { echo "error: pip install ${PINS[*]} failed (PyPI unreachable?)" >&2; exit 1; }
-    echo "${PINS[*]}" > "$STAMP"
-fi
-echo "$VENV/bin/python"
+source "$(dirname "$0")/lib/pinned-venv.sh"
+pinned_venv model-tools-venv numpy==2.4.6 gguf==0.19.0

@@ -106,39 +106,46 @@ def check(stats, reference, ids, reason, tokens):
         stats.add("mismatched")
 
 
+async def stream(port, opening, ids, on_token=None):
+    """Opens a WebSocket, sends `opening` (a request or a resume), appends token ids in index order to `ids` and
+    returns the finish reason; `None` when `on_token` (called after each event) dropped the connection."""
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/generate", max_size=None) as ws:
+        await ws.send(json.dumps(opening))
+        while True:
+            event = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            if "token_id" in event and event["index"] == len(ids):
+                ids.append(event["token_id"])
+            elif "event" in event:
+                return event.get("finish_reason", "error")
+            if on_token and not await on_token(ws):
+                return None
+
+
 async def websocket_client(port, stats, references, deadline, rng, name):
     number = 0
     while time.monotonic() < deadline:
         number += 1
         prompt, tokens = rng.choice(PROMPTS), rng.randint(8, MAX_TOKENS)
-        request_id, ids, reason = f"{name}-{number}", [], None
-        action = rng.random()
+        request_id, ids = f"{name}-{number}", []
+        action = [rng.random()]
         stats.add("requests")
+
+        async def fault(ws):
+            """Half-way, one client in ten cancels and one in ten loses its connection (no close frame)."""
+            if len(ids) == tokens // 2 and action[0] < 0.1:
+                await ws.send(json.dumps({"event": "cancel", "request_id": request_id}))
+                action[0] = 1
+            elif len(ids) == tokens // 2 and action[0] < 0.2:
+                ws.transport.abort()
+                stats.add("resumed")
+                return False
+            return True
+
         try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/generate", max_size=None) as ws:
-                await ws.send(json.dumps(body(request_id, prompt, tokens)))
-                while reason is None:
-                    event = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                    if "token_id" in event and event["index"] == len(ids):
-                        ids.append(event["token_id"])
-                    elif "event" in event:
-                        reason = event.get("finish_reason", "error")
-                    if len(ids) == tokens // 2 and action < 0.1:
-                        await ws.send(json.dumps({"event": "cancel", "request_id": request_id}))
-                        action = 1
-                    elif len(ids) == tokens // 2 and action < 0.2:
-                        ws.transport.abort()  # the network drops: no close frame
-                        stats.add("resumed")
-                        break
+            reason = await stream(port, body(request_id, prompt, tokens), ids, fault)
             if reason is None:
-                async with websockets.connect(f"ws://127.0.0.1:{port}/ws/generate", max_size=None) as ws:
-                    await ws.send(json.dumps({"event": "resume", "request_id": request_id, "after": len(ids) - 1}))
-                    while reason is None:
-                        event = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                        if "token_id" in event and event["index"] == len(ids):
-                            ids.append(event["token_id"])
-                        elif "event" in event:
-                            reason = event.get("finish_reason", "error")
+                resume = {"event": "resume", "request_id": request_id, "after": len(ids) - 1}
+                reason = await stream(port, resume, ids)
             check(stats, references[prompt], ids, reason, tokens)
         except (asyncio.TimeoutError, OSError, websockets.exceptions.WebSocketException):
             stats.add("unfinished")
