@@ -7,6 +7,42 @@ import ShardProtocol
 /// (`Authorization: Bearer`), cancellation and metrics. A client that disconnects before its answer cancels the
 /// request and frees its shards.
 extension SidecarAPI {
+    /// The OpenAI-compatible routes: their own error shape, the same API key; generation on the worker queue.
+    func openAIRoute(_ request: HTTPRequest, server: HTTPWebSocketServer) {
+        let routes: [String: (method: String, kind: OpenAIRequest.Kind?)] = [
+            "/v1/models": ("GET", nil), "/v1/completions": ("POST", .completion), "/v1/chat/completions": ("POST", .chat),
+        ]
+        let path = request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        let failure: ProtocolError?
+        if let refusal = authenticate(request.headers) {
+            failure = refusal
+        } else if path == "/v1/responses", request.method == "POST" {
+            worker.async { [self] in createResponse(request, server: server) }
+            return
+        } else if path.hasPrefix("/v1/responses/"), request.method == "GET" {
+            let id = RequestID(String(path.dropFirst("/v1/responses/".count)))
+            server.respond(id.map(responseAnswer) ?? OpenAIAnswer.errorResponse(ProtocolError(
+                status: 404, code: "not_found", message: "no response \(path)")), to: request.connection)
+            return
+        } else if let route = routes[path] {
+            guard request.method == route.method else {
+                server.respond(OpenAIAnswer.errorResponse(ProtocolError(
+                    status: 405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use \(route.method)")),
+                    to: request.connection)
+                return
+            }
+            guard let kind = route.kind else {
+                server.respond(openAIModels(), to: request.connection)
+                return
+            }
+            worker.async { [self] in openAIGenerate(kind, request, server: server) }
+            return
+        } else {
+            failure = ProtocolError(status: 404, code: "not_found", message: "no route \(request.path)")
+        }
+        if let failure { server.respond(OpenAIAnswer.errorResponse(failure), to: request.connection) }
+    }
+
     /// `GET /v1/models`.
     func openAIModels() -> HTTPResponse {
         let created = Int64(startedAt.timeIntervalSince1970)
