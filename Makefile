@@ -39,6 +39,7 @@ models:
 references: models
 	"$$(scripts/llama-venv.sh)" scripts/reference/make_engine_references.py
 	"$$(scripts/llama-venv.sh)" scripts/reference/make_tokenizer_references.py
+	"$$(scripts/llama-venv.sh)" scripts/reference/make_kernel_references.py
 
 build: deps
 	$(SWIFT) build

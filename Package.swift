@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers", "ShardTestSupport"]),
         .testTarget(
             name: "SidecarTests",
-            dependencies: ["ShardEngine", "ShardProtocol", "ShardNetworking", "ShardTestSupport"],
+            dependencies: ["ShardEngine", "ShardProtocol", "ShardNetworking", "ShardTestSupport", "ShardTokenizers"],
             exclude: ["Scripts"]
         ),
         .testTarget(name: "ShardNetworkingTests", dependencies: ["ShardNetworking", "ShardTestSupport"]),

@@ -3,10 +3,11 @@
 //
 // Every K type is read the same way here: 256 integer values, a signed integer scale for each group of 16
 // values, an optional integer min per group, and two half-precision factors d and dmin; the block represents
-// (d * scale[g]) * value - dmin * min[g]. A dot product with a Q8_K block is then exact integer arithmetic:
-//   sumi = sum over groups of scale[g] * (sum of value * x),  summ = sum over groups of min[g] * bsums[g],
-// followed by two float steps per block: s = fma(d * x.d, float(sumi), s); s = fma(-(dmin * x.d), float(summ), s).
-// The AVX2 path (kquants_avx2.c) computes the same integers, so both paths give the same bits.
+// (d * scale[g]) * value - dmin * min[g]. A dot product with a Q8_K block is exact integer arithmetic per block,
+// then float steps in the order of the llama.cpp kernel that its x86 CPU backend runs for that type (AVX2 build,
+// one order whatever the batch): Q2_K and Q4_K as its repacked `8x8` gemv/gemm (the block's integer sums into two
+// float chains), Q3_K, Q5_K and Q6_K as its ggml_vec_dot_*_q8_K (eight integer lanes into eight float lanes). The
+// AVX2 path (kquants_avx2.c) computes the same integers and the same float steps, so both paths give the same bits.
 #include "quant_internal.h"
 
 #include <math.h>
@@ -75,7 +76,8 @@ static void unpack_q45_k(const uint8_t *b, const uint8_t *scales_packed, const u
     k->has_mins = 1;
 }
 
-static void unpack_q6_k(const uint8_t *b, kblock *k) {
+/// Q6_K with the values q - `bias` (32: the block's values; 0: the unsigned quants).
+static void unpack_q6_k(const uint8_t *b, kblock *k, int bias) {
     for (int g = 0; g < 16; g++) {
         k->scales[g] = (int8_t)b[Q6K_SCALES + g];
         k->mins[g] = 0;
@@ -86,7 +88,7 @@ static void unpack_q6_k(const uint8_t *b, kblock *k) {
                 const uint8_t ql = b[Q6K_QL + 64 * h + 32 * (c % 2) + l];
                 const int low = c < 2 ? ql & 0x0F : ql >> 4;
                 const int high = (b[Q6K_QH + 32 * h + l] >> (2 * c)) & 3;
-                k->values[h * 128 + c * 32 + l] = (int8_t)((low | (high << 4)) - 32);
+                k->values[h * 128 + c * 32 + l] = (int8_t)((low | (high << 4)) - bias);
             }
     k->d = load_half(b + Q6K_D);
     k->dmin = 0.0f;
@@ -100,7 +102,7 @@ static int unpack_block256(int type, const uint8_t *b, kblock *k) {
     case SHARD_TYPE_Q3_K: unpack_q3_k(b, k); return 1;
     case SHARD_TYPE_Q4_K: unpack_q45_k(b, b + Q4K_SCALES, b + Q4K_QS, NULL, k); return 1;
     case SHARD_TYPE_Q5_K: unpack_q45_k(b, b + Q5K_SCALES, b + Q5K_QS, b + Q5K_QH, k); return 1;
-    case SHARD_TYPE_Q6_K: unpack_q6_k(b, k); return 1;
+    case SHARD_TYPE_Q6_K: unpack_q6_k(b, k, 32); return 1;
     default: return 0;
     }
 }
@@ -166,9 +168,31 @@ void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count
 
 // MARK: portable dot products
 
-static float dot_block256(int type, const uint8_t *w, const uint8_t *x, int64_t blocks) {
+/// The 8 int32 lanes of llama.cpp's AVX2 K-type dot products (ggml_vec_dot_q{3,5,6}_K_q8_K): lane i sums, over the
+/// 8 chunks of 32 values, the group scale times the products of values 4i..4i+3 of the chunk. Exact integers.
+static void lane_sums(const kblock *k, const int8_t *xq, int32_t sums[8]) {
+    for (int i = 0; i < 8; i++) sums[i] = 0;
+    for (int c = 0; c < QKK / 32; c++)
+        for (int i = 0; i < 8; i++) {
+            const int first = 32 * c + 4 * i;
+            int32_t part = 0;
+            for (int j = first; j < first + 4; j++) part += k->values[j] * xq[j];
+            sums[i] += k->scales[first / 16] * part;
+        }
+}
+
+/// lanes[i] = fma(d, float(sums[i]), lanes[i]): one block's step of the 8 float lanes.
+static void lanes_fma(float lanes[8], float d, const int32_t sums[8]) {
+    for (int i = 0; i < 8; i++) lanes[i] = fmaf(d, (float)sums[i], lanes[i]);
+}
+
+/// Q2_K and Q4_K: llama.cpp's arithmetic for repacked weights (`q2_K_8x8`, `q4_K_8x8`: ggml_gemv/gemm_*_8x8_q8_K,
+/// what its x86 CPU backend uses for such matrices whose row count is a multiple of 8; Q2_K with AVX-512): the exact
+/// integers per block, two float chains s = fma(float(sumi), d * x.d, s) and m = fma(float(summ), dmin * x.d, m),
+/// and the result s - m.
+static float dot_two_chains(int type, const uint8_t *w, const uint8_t *x, int64_t blocks) {
     const int64_t w_bytes = shard_block_bytes(type);
-    float s = 0.0f;
+    float s = 0.0f, m = 0.0f;
     kblock k;
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *xb = x + n * BYTES_Q8_K;
@@ -182,91 +206,71 @@ static float dot_block256(int type, const uint8_t *w, const uint8_t *x, int64_t 
             summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
         }
         const float xd = load_float(xb + Q8K_D);
-        const float d = k.d * xd;
-        s = fmaf(d, (float)sumi, s);
-        if (k.has_mins) {
-            const float dmin = k.dmin * xd;
-            s = fmaf(-dmin, (float)summ, s);
-        }
+        s = fmaf((float)sumi, k.d * xd, s);
+        m = fmaf((float)summ, k.dmin * xd, m);
     }
-    return s;
+    return s - m;
 }
 
-/// Q2_K: llama.cpp's arithmetic for repacked Q2_K weights (`q2_K_8x8`, as Q4_K): the exact integers per block, two
-/// float chains s = fma(float(sumi), d * x.d, s) and m = fma(float(summ), dmin * x.d, m), and the result s - m.
 float shard_dot_q2_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    float s = 0.0f, m = 0.0f;
-    kblock k;
-    for (int64_t n = 0; n < blocks; n++) {
-        const uint8_t *xb = x + n * BYTES_Q8_K;
-        unpack_block256(SHARD_TYPE_Q2_K, w + n * BYTES_Q2_K, &k);
-        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
-        int32_t sumi = 0, summ = 0;
-        for (int g = 0; g < 16; g++) {
-            int32_t group = 0;
-            for (int i = 16 * g; i < 16 * g + 16; i++) group += k.values[i] * xq[i];
-            sumi += k.scales[g] * group;
-            summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
-        }
-        const float xd = load_float(xb + Q8K_D);
-        s = fmaf((float)sumi, k.d * xd, s);
-        m = fmaf((float)summ, k.dmin * xd, m);
-    }
-    return s - m;
+    return dot_two_chains(SHARD_TYPE_Q2_K, w, x, blocks);
 }
-float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block256(SHARD_TYPE_Q3_K, w, x, blocks);
-}
-/// Q4_K: llama.cpp's arithmetic for repacked Q4_K weights (`q4_K_8x8`, ggml_gemv/gemm_q4_K_8x8_q8_K, what its x86
-/// CPU backend uses for Q4_K matrices whose row count is a multiple of 8): the same exact integers per block, but two
-/// float chains, s = fma(float(sumi), d * x.d, s) and m = fma(float(summ), dmin * x.d, m), and the result s - m.
+
 float shard_dot_q4_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    float s = 0.0f, m = 0.0f;
+    return dot_two_chains(SHARD_TYPE_Q4_K, w, x, blocks);
+}
+
+/// Q3_K: llama.cpp's x86 arithmetic (ggml_vec_dot_q3_K_q8_K, AVX2; Q3_K is not repacked): per block
+/// lanes[i] = fma(x.d * d, float(lane i of `lane_sums`), lanes[i]) over the signed values; the result `lanes_sum8`.
+float shard_dot_q3_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
+    float lanes[8] = {0};
     kblock k;
+    int32_t sums[8];
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *xb = x + n * BYTES_Q8_K;
-        unpack_block256(SHARD_TYPE_Q4_K, w + n * BYTES_Q4_K, &k);
-        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
-        int32_t sumi = 0, summ = 0;
-        for (int g = 0; g < 16; g++) {
-            int32_t group = 0;
-            for (int i = 16 * g; i < 16 * g + 16; i++) group += k.values[i] * xq[i];
-            sumi += k.scales[g] * group;
-            summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
-        }
-        const float xd = load_float(xb + Q8K_D);
-        s = fmaf((float)sumi, k.d * xd, s);
-        m = fmaf((float)summ, k.dmin * xd, m);
+        unpack_block256(SHARD_TYPE_Q3_K, w + n * BYTES_Q3_K, &k);
+        lane_sums(&k, (const int8_t *)(xb + Q8K_QS), sums);
+        lanes_fma(lanes, load_float(xb + Q8K_D) * k.d, sums);
     }
-    return s - m;
+    return lanes_sum8(lanes);
 }
-/// Q5_K: llama.cpp's x86 arithmetic (ggml_vec_dot_q5_K_q8_K, AVX2): 8 float lanes; per block, int32 lane i holds the
-/// exact sum over the 8 chunks of 32 values of scale * (the products of values 4i..4i+3 of the chunk), and
+
+/// Q5_K: llama.cpp's x86 arithmetic (ggml_vec_dot_q5_K_q8_K, AVX2): the lanes of `lane_sums`,
 /// lanes[i] = fma(x.d * d, float(lane), lanes[i]); the mins in one float chain m = fma(-(x.d * dmin), summ, m); the
 /// result `lanes_sum8` + m.
 float shard_dot_q5_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     float lanes[8] = {0}, mins = 0.0f;
     kblock k;
+    int32_t sums[8];
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *xb = x + n * BYTES_Q8_K;
         unpack_block256(SHARD_TYPE_Q5_K, w + n * BYTES_Q5_K, &k);
-        const int8_t *xq = (const int8_t *)(xb + Q8K_QS);
-        int32_t sums[8] = {0}, summ = 0;
-        for (int c = 0; c < QKK / 32; c++)
-            for (int i = 0; i < 8; i++) {
-                const int first = 32 * c + 4 * i;
-                int32_t part = 0;
-                for (int j = first; j < first + 4; j++) part += k.values[j] * xq[j];
-                sums[i] += k.scales[first / 16] * part;
-            }
+        lane_sums(&k, (const int8_t *)(xb + Q8K_QS), sums);
+        int32_t summ = 0;
         for (int g = 0; g < 16; g++) summ += k.mins[g] * load_i16(xb + Q8K_BSUMS + 2 * g);
         const float xd = load_float(xb + Q8K_D);
-        const float d = xd * k.d, dmin = -xd * k.dmin;
-        for (int i = 0; i < 8; i++) lanes[i] = fmaf(d, (float)sums[i], lanes[i]);
-        mins = fmaf(dmin, (float)summ, mins);
+        lanes_fma(lanes, xd * k.d, sums);
+        mins = fmaf(-xd * k.dmin, (float)summ, mins);
     }
     return lanes_sum8(lanes) + mins;
 }
+
+/// Q6_K: llama.cpp's x86 arithmetic (ggml_vec_dot_q6_K_q8_K, AVX2; Q6_K is not repacked on x86): the lanes of
+/// `lane_sums` over the unsigned quants (0..63), minus in lane i the -32 offset of chunk i,
+/// 32 * (scale[2i] * bsums[2i] + scale[2i+1] * bsums[2i+1]); then lanes[i] = fma(x.d * d, float(lane), lanes[i]) and
+/// the result `lanes_sum8`.
 float shard_dot_q6_k_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    return dot_block256(SHARD_TYPE_Q6_K, w, x, blocks);
+    float lanes[8] = {0};
+    kblock k;
+    int32_t sums[8];
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *wb = w + n * BYTES_Q6_K, *xb = x + n * BYTES_Q8_K;
+        unpack_q6_k(wb, &k, 0);
+        lane_sums(&k, (const int8_t *)(xb + Q8K_QS), sums);
+        for (int i = 0; i < 8; i++)
+            sums[i] -= 32 * (k.scales[2 * i] * load_i16(xb + Q8K_BSUMS + 4 * i) +
+                             k.scales[2 * i + 1] * load_i16(xb + Q8K_BSUMS + 4 * i + 2));
+        lanes_fma(lanes, load_float(xb + Q8K_D) * k.d, sums);
+    }
+    return lanes_sum8(lanes);
 }

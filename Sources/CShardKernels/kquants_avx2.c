@@ -3,9 +3,10 @@
 // Per 256-value block, the quants are unpacked 32 at a time into bytes in value order, multiplied with the
 // activation bytes by maddubs (unsigned x signed, or |w| x sign-adjusted x for signed Q3_K quants; no int16
 // saturation at these magnitudes), and the int16 pair sums multiplied by the group scales and widened by madd.
-// The int32 lanes are summed exactly, so the block's integers equal those of the portable path (kquants.c);
-// the float steps are the same two fmas: s = fma(d * x.d, sumi, s); s = fma(-(dmin * x.d), summ, s).
-// Q6_K quants are used unsigned (0..63) and the -32 offset comes back as -32 * sum(scale * bsums).
+// The int32 lanes hold the same exact integers as those of the portable path (kquants.c), and the float steps
+// are the same: Q2_K and Q4_K sum the lanes per block into two float chains; Q3_K, Q5_K and Q6_K keep 8 float
+// lanes (llama.cpp's ggml_vec_dot_*_q8_K), summed at the end by `hsum_lanes` (the tree of `lanes_sum8`).
+// Q6_K quants are used unsigned (0..63) and the -32 offset of chunk i is subtracted in lane i, as llama.cpp does.
 #include "quant_internal.h"
 
 #if defined(__x86_64__)
@@ -54,18 +55,19 @@ AVX2_INLINE int16_t bsum(const uint8_t *xb, int g) {
     return value;
 }
 
-/// s = fma(d * x.d, sumi, s), then with mins s = fma(-(dmin * x.d), summ, s): the order of kquants.c.
-AVX2_INLINE float combine(float s, float wd, float wdmin, int has_mins, const uint8_t *xb, int32_t sumi,
-                          int32_t summ) {
+/// The fixed horizontal sum of 8 float lanes: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), as `lanes_sum8`.
+AVX2_INLINE float hsum_lanes(__m256 lanes) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps(lanes, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+/// lanes = fma(x.d * d, float(acc), lanes): one block's step of the 8 float lanes.
+AVX2_INLINE __m256 lanes_fma(__m256 lanes, const uint8_t *xb, float wd, __m256i acc) {
     float xd;
     memcpy(&xd, xb + Q8K_D, 4);
-    const float d = wd * xd;
-    s = fmaf(d, (float)sumi, s);
-    if (has_mins) {
-        const float dmin = wdmin * xd;
-        s = fmaf(-dmin, (float)summ, s);
-    }
-    return s;
+    return _mm256_fmadd_ps(_mm256_set1_ps(xd * wd), _mm256_cvtepi32_ps(acc), lanes);
 }
 
 AVX2_FN float shard_dot_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
@@ -97,7 +99,7 @@ AVX2_FN float shard_dot_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
 
 AVX2_FN float shard_dot_q3_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
-    float s = 0.0f;
+    __m256 lanes = _mm256_setzero_ps();
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *wb = w + n * BYTES_Q3_K, *xb = x + n * BYTES_Q8_K;
         const uint8_t *xq = xb + Q8K_QS;
@@ -116,9 +118,9 @@ AVX2_FN float shard_dot_q3_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
                 acc = _mm256_add_epi32(acc, chunk_signed(q, xq + 128 * h + 32 * t, scale_pair(sc[g], sc[g + 1])));
             }
         }
-        s = combine(s, half_f32(wb + Q3K_D), 0.0f, 0, xb, hsum_i32(acc), 0);
+        lanes = lanes_fma(lanes, xb, half_f32(wb + Q3K_D), acc);
     }
-    return s;
+    return hsum_lanes(lanes);
 }
 
 /// Q4_K and Q5_K (`has_high`: Q5_K's fifth bits at `Q5K_QH`).
@@ -157,7 +159,7 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
             // Q5_K: the lanes of ggml_vec_dot_q5_K_q8_K (see shard_dot_q5_k_scalar).
             float xd;
             memcpy(&xd, xb + Q8K_D, 4);
-            lanes = _mm256_fmadd_ps(_mm256_set1_ps(xd * half_f32(wb)), _mm256_cvtepi32_ps(acc), lanes);
+            lanes = lanes_fma(lanes, xb, half_f32(wb), acc);
             m = fmaf(-xd * half_f32(wb + 2), (float)summ, m);
         } else {
             // Q4_K: the two chains of llama.cpp's repacked q4_K_8x8 kernels (see shard_dot_q4_k_scalar).
@@ -167,14 +169,7 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
             m = fmaf((float)summ, half_f32(wb + 2) * xd, m);
         }
     }
-    if (has_high) {
-        // The fixed horizontal sum of `lanes_sum8`, then the mins.
-        __m128 lo = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps(lanes, 1));
-        lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-        lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-        return _mm_cvtss_f32(lo) + m;
-    }
-    return s - m;
+    return has_high ? hsum_lanes(lanes) + m : s - m;
 }
 
 AVX2_FN float shard_dot_q4_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
@@ -187,13 +182,14 @@ AVX2_FN float shard_dot_q5_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
 
 AVX2_FN float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
     const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(3);
-    float s = 0.0f;
+    __m256 lanes = _mm256_setzero_ps();
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *wb = w + n * BYTES_Q6_K, *xb = x + n * BYTES_Q8_K;
         const uint8_t *xq = xb + Q8K_QS;
         const int8_t *sc = (const int8_t *)(wb + Q6K_SCALES);
-        int32_t offset = 0;
-        for (int g = 0; g < 16; g++) offset += sc[g] * bsum(xb, g);
+        // Lane i: 32 * (scale[2i] * bsums[2i] + scale[2i+1] * bsums[2i+1]), the -32 offset of chunk i.
+        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(load32(xb + Q8K_BSUMS), scales16), 5);
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i qa = load32(wb + Q6K_QL + 64 * h), qb = load32(wb + Q6K_QL + 64 * h + 32);
@@ -209,8 +205,8 @@ AVX2_FN float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
                 acc = _mm256_add_epi32(acc, chunk_unsigned(q, xq + 128 * h + 32 * c, scale_pair(sc[g], sc[g + 1])));
             }
         }
-        s = combine(s, half_f32(wb + Q6K_D), 0.0f, 0, xb, hsum_i32(acc) - 32 * offset, 0);
+        lanes = lanes_fma(lanes, xb, half_f32(wb + Q6K_D), _mm256_sub_epi32(acc, offset));
     }
-    return s;
+    return hsum_lanes(lanes);
 }
 #endif

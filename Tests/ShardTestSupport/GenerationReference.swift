@@ -99,6 +99,18 @@ public struct GenerationReference: Codable, Sendable {
         public var greedyMargins: [Float]
         /// The ten largest logits after the prompt, largest first.
         public var firstStepTop10: [TopLogit]
+        /// The same run with the prompt evaluated one token at a time.
+        public var stepwise: Stepwise
+    }
+
+    /// Greedy decoding with the prompt evaluated one token at a time, so that llama.cpp computes every position
+    /// with its single-token (decode) kernels. llama.cpp computes a batch of prompt tokens with other kernels
+    /// (repacked gemm, its tiled K-quant matmul from 8 rows, sgemm attention) whose last bits can differ; the engine
+    /// computes every row the single-token way, whatever the batch.
+    public struct Stepwise: Codable, Sendable {
+        public var greedyTokenIds: [Int32]
+        public var greedyMargins: [Float]
+        public var firstStepTop10: [TopLogit]
     }
 
     public struct ChatCompletion: Codable, Sendable {

@@ -22,7 +22,7 @@ from modeltools.gguf_io import model_dir  # noqa: E402
 TOP = ["format", "generator", "script", "name", "model", "model_sha256", "model_command", "architecture", "n_vocab",
        "add_bos", "bos_token_id", "eog_token_ids", "settings", "chat_template", "cases", "chat_completion"]
 CASE = ["name", "kind", "messages", "prompt", "prompt_token_ids", "greedy_token_ids", "greedy_text", "stop_reason",
-        "greedy_margins", "first_step_top10"]
+        "greedy_margins", "first_step_top10", "stepwise"]
 CHAT = ["messages", "prompt", "prompt_token_ids", "reply_text", "reply_token_ids", "finish_reason", "max_tokens",
         "temperature"]
 
@@ -61,6 +61,13 @@ def check(ref, problems):
         logits = [t["logit"] for t in c["first_step_top10"]]
         need(len(logits) == 10 and logits == sorted(logits, reverse=True), f"{c['name']}: top10 not sorted")
         need(c["first_step_top10"][0]["token_id"] == ids[0], f"{c['name']}: first greedy id is not the top logit")
+        step = c["stepwise"]
+        step_ids = step["greedy_token_ids"]
+        need(0 < len(step_ids) <= n_gen and len(step["greedy_margins"]) == len(step_ids)
+             and not eog & set(step_ids[:-1]), f"{c['name']}: stepwise run inconsistent")
+        step_logits = [t["logit"] for t in step["first_step_top10"]]
+        need(len(step_logits) == 10 and step_logits == sorted(step_logits, reverse=True)
+             and step["first_step_top10"][0]["token_id"] == step_ids[0], f"{c['name']}: stepwise top10")
         need((c["messages"] is None) == (c["kind"] == "text"), f"{c['name']}: messages vs kind")
         if ref["add_bos"] and c["kind"] == "text":
             need(c["prompt_token_ids"][0] == ref["bos_token_id"], f"{c['name']}: no BOS")

@@ -4,8 +4,10 @@ references the engine's correctness tests compare with: Fixtures/reference/gener
 
 Per model: for each prompt (plain ones and chat-formatted ones) the exact prompt text, its token
 ids, up to 32 greedy token ids (argmax of the raw logits, no repeat penalty, stopping only at an
-end-of-generation token) with their text and top-1/top-2 margins, and the first-step top-10 logits;
-plus, for models with a chat template, one full create_chat_completion run (greedy, max_tokens 32).
+end-of-generation token) with their text and top-1/top-2 margins, and the first-step top-10 logits; the
+same greedy run with the prompt evaluated one token at a time ("stepwise": llama.cpp's single-token kernels at
+every position, which its batched prompt does not use); plus, for models with a chat template, one full
+create_chat_completion run (greedy, max_tokens 32).
 The format is described in Fixtures/reference/README.md; Tests/ShardTestSupport/GenerationReference.swift
 decodes it.
 
@@ -154,9 +156,12 @@ def chat_formatter(llm, template):
         bos_token=token_text(llm, bos) if bos != -1 else "", stop_token_ids=[eos])
 
 
-def greedy(llm, ids, eog):
+def greedy(llm, ids, eog, stepwise=False):
+    """Greedy decoding after the prompt: evaluated as one batch (as create_completion does), or with `stepwise` one
+    token at a time, so that every position goes through llama.cpp's single-token (decode) path."""
     llm.reset()
-    llm.eval(ids)
+    for batch in ([[t] for t in ids] if stepwise else [ids]):
+        llm.eval(batch)
     logits = last_logits(llm)
     top = np.argsort(-logits, kind="stable")[:10]
     top10 = [{"token_id": int(t), "logit": float(logits[t])} for t in top]
@@ -263,9 +268,11 @@ def make_reference(name):
 
 def case(llm, name, kind, messages, prompt, ids, eog):
     out, text, reason, margins, top10 = greedy(llm, ids, eog)
+    step_out, _, _, step_margins, step_top10 = greedy(llm, ids, eog, stepwise=True)
     return {"name": name, "kind": kind, "messages": messages, "prompt": prompt, "prompt_token_ids": list(ids),
             "greedy_token_ids": out, "greedy_text": text, "stop_reason": reason, "greedy_margins": margins,
-            "first_step_top10": top10}
+            "first_step_top10": top10,
+            "stepwise": {"greedy_token_ids": step_out, "greedy_margins": step_margins, "first_step_top10": step_top10}}
 
 
 def dumps(obj):

@@ -82,11 +82,16 @@ void shard_dequantize_row(int ggml_type, const void *source, float *destination,
 /// already quantized to `shard_activation_type(ggml_type)`.
 ///
 /// Each element is one dot product in a fixed order whatever `batch`, the row range or its place in the batch:
-/// - 32-value blocks: 8 float lanes; per block, lane i += f32(w.d) * f32(x.d) * float(exact integer sum of
-///   values 4i..4i+3) (one rounded product, then one fma); the lanes are summed by a fixed tree; Q4_1/Q5_1 add
-///   a separate running fma over blocks of f32(w.m) * f32(x.s).
-/// - K blocks (256 values): the exact integer sums of the superblock (scaled quant products, and the mins times
-///   the activation group sums) become two floats, combined as s = fma(d, sumi, s); s = fma(-dmin, summ, s).
+/// the order of the kernel llama.cpp's x86 CPU backend runs for a single token, so the bits are llama.cpp's:
+/// - Q4_1, Q5_0, Q5_1, Q8_0 (its ggml_vec_dot_*): 8 float lanes; per block, lane i += f32(w.d) * f32(x.d) *
+///   float(exact integer sum of values 4i..4i+3) (one rounded product, then one fma); the lanes are summed by a
+///   fixed tree; Q4_1/Q5_1 add a separate running fma over blocks of f32(w.m) * f32(x.s).
+/// - Q4_0, Q4_K, Q2_K (matrices it repacks; its q*_8x8 gemv): the exact integer sums of each block into one float
+///   chain s = fma(float(sum), w.d * x.d, s) (Q4_0), or two chains for the scaled quants and the mins,
+///   s = fma(float(sumi), d * x.d, s), m = fma(float(summ), dmin * x.d, m), and the result s - m (Q4_K, Q2_K).
+/// - Q3_K, Q5_K, Q6_K (its ggml_vec_dot_*_q8_K): 8 exact int32 lanes per block (lane i: the scaled products of
+///   values 4i..4i+3 of every 32-value chunk; Q6_K less its -32 offset of chunk i) into 8 float lanes by
+///   fma(w.d * x.d, float(lane), lane), summed by the fixed tree; Q5_K adds a chain over its mins.
 /// The AVX2 path and the portable path (`shard_matmul_quantized_portable`) give identical bits.
 /// Unsupported types write nothing.
 void shard_matmul_quantized(int ggml_type, const void *weights, int64_t n_in, const void *input, int64_t batch,
