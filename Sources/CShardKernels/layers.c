@@ -91,10 +91,10 @@ SHARD_INLINE float dot_f32_ggml(const float *x, const float *y, int64_t n) {
 // llama.cpp itself is not batch-invariant here: it multiplies V by the softmax with ggml_vec_dot_f32 only when it
 // evaluates one token; for two or more it uses llamafile's sgemm (16 lanes, cell p in lane p % 16, one fma chain
 // per lane, then `reduce16`), which differs in the last bits once a row has more than 16 cells. We compute every row
-// one way, the one-token (decoding) way.
-SHARD_INLINE void shard_attention_range_body(const float *query, const float *keys, const float *values,
-                                             int64_t first, int64_t last, int64_t n_heads, int64_t n_kv_heads,
-                                             int64_t head_dim, float scale, float *scores, float *output) {
+// one way, the one-token (decoding) way. attention_avx2.c runs the same arithmetic in vectors.
+SHARD_INLINE void shard_attention_range_portable_body(const float *query, const float *keys, const float *values,
+                                                      int64_t first, int64_t last, int64_t n_heads, int64_t n_kv_heads,
+                                                      int64_t head_dim, float scale, float *scores, float *output) {
     const int64_t group = n_heads / n_kv_heads;
     const int64_t kv_width = n_kv_heads * head_dim;
     for (int64_t h = 0; h < n_heads; h++) {
@@ -134,7 +134,7 @@ SHARD_INLINE void shard_attention_range_body(const float *query, const float *ke
     }
 }
 
-SHARD_FMA_VOID(shard_attention_range,
+SHARD_FMA_VOID(shard_attention_range_portable,
                (const float *query, const float *keys, const float *values, int64_t first, int64_t last,
                 int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float *scores, float *output),
                (query, keys, values, first, last, n_heads, n_kv_heads, head_dim, scale, scores, output))
