@@ -168,8 +168,20 @@ static quant_dot_rows_fn simd_dot_rows(int type) {
 #endif
 }
 
+#if defined(__x86_64__)
+/// Whether the AVX-512 VNNI multi-row kernels of quants_rows_vnni.c run here (checked once).
+static int uses_vnni(void) {
+    static int cached = -1;
+    if (cached < 0)
+        cached = shard_quantized_uses_simd() && __builtin_cpu_supports("avx512f") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    return cached;
+}
+#endif
+
 /// Batch rows in groups of 8 (the last group 3 ... 7) go through `rows`, when there is one; one or two left over
-/// go through `dot`. Both give the same bits for an element, so the grouping never shows in the results.
+/// go through `dot`; on AVX-512 VNNI machines the groups of Q4_0, Q4_1, Q5_0 and Q5_1 go through
+/// `shard_matmul_rows32_vnni` instead. All give the same bits for an element, so the grouping never shows.
 static void matmul_with(quant_dot_fn dot, quant_dot_rows_fn rows, int type, const void *weights, int64_t n_in,
                         const void *input, int64_t batch, float *output, int64_t ldy, int64_t row_begin,
                         int64_t row_end) {
@@ -178,8 +190,13 @@ static void matmul_with(quant_dot_fn dot, quant_dot_rows_fn rows, int type, cons
     if (!dot || w_row < 0 || x_row < 0) return;
     const int64_t blocks = n_in / shard_block_values(type);
     const uint8_t *w = (const uint8_t *)weights, *x = (const uint8_t *)input;
+    int64_t done = 0;  // batch rows computed by a whole-range kernel
+#if defined(__x86_64__)
+    if (rows && uses_vnni() && row_end > row_begin)
+        done = shard_matmul_rows32_vnni(type, w, w_row, x, x_row, batch, blocks, output, ldy, row_begin, row_end);
+#endif
     for (int64_t o = row_begin; o < row_end; o++) {
-        int64_t b = 0;
+        int64_t b = done;
         if (rows) {
             while (batch - b >= 3) {
                 const int count = batch - b < 8 ? (int)(batch - b) : 8;
