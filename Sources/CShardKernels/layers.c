@@ -4,6 +4,7 @@
 #include "fma_dispatch.h"
 
 #include <math.h>
+#include <pthread.h>
 
 SHARD_INLINE void shard_rope_body(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
                                   float freq_base, float freq_scale, const float *freq_factors, int neox) {
@@ -37,7 +38,18 @@ static float gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + coef_a * x * x)));
 }
 
+/// gelu of every half-precision input, rounded to half precision and widened back to float, indexed by the input's
+/// half bits (ggml's table, 256 KB, filled once).
+static float gelu_table[1 << 16];
+static pthread_once_t gelu_table_once = PTHREAD_ONCE_INIT;
+
+static void fill_gelu_table(void) {
+    for (uint32_t bits = 0; bits < (1u << 16); bits++)
+        gelu_table[bits] = shard_f16_to_f32(shard_f32_to_f16(gelu_tanh(shard_f16_to_f32((uint16_t)bits))));
+}
+
 void shard_gelu_mul(float *gate, const float *up, int64_t count) {
+    pthread_once(&gelu_table_once, fill_gelu_table);
     for (int64_t i = 0; i < count; i++) {
         const float g = gate[i];
         float y;
@@ -47,8 +59,7 @@ void shard_gelu_mul(float *gate, const float *up, int64_t count) {
             y = g;
         } else {
             // ggml's table: gelu of the half-precision input, stored in half precision.
-            const float rounded = shard_f16_to_f32(shard_f32_to_f16(g));
-            y = shard_f16_to_f32(shard_f32_to_f16(gelu_tanh(rounded)));
+            y = gelu_table[shard_f32_to_f16(g)];
         }
         gate[i] = y * up[i];
     }
