@@ -182,8 +182,9 @@ static int uses_vnni(void) {
 /// Batch rows in groups of 8 (the last group 3 ... 7) go through `rows`, when there is one; one or two left over
 /// go through `dot`; on AVX-512 VNNI machines the groups of Q4_0, Q4_1, Q5_0 and Q5_1 go through
 /// `shard_matmul_rows32_vnni` instead. All give the same bits for an element, so the grouping never shows.
-static void matmul_with(quant_dot_fn dot, quant_dot_rows_fn rows, int type, const void *weights, int64_t n_in,
-                        const void *input, int64_t batch, float *output, int64_t ldy, int64_t row_begin,
+/// `vnni` 0 keeps them on `rows` (to test one path against the other).
+static void matmul_with(quant_dot_fn dot, quant_dot_rows_fn rows, int vnni, int type, const void *weights,
+                        int64_t n_in, const void *input, int64_t batch, float *output, int64_t ldy, int64_t row_begin,
                         int64_t row_end) {
     const int act = shard_activation_type(type);
     const int64_t w_row = shard_row_bytes(type, n_in), x_row = shard_row_bytes(act, n_in);
@@ -192,7 +193,7 @@ static void matmul_with(quant_dot_fn dot, quant_dot_rows_fn rows, int type, cons
     const uint8_t *w = (const uint8_t *)weights, *x = (const uint8_t *)input;
     int64_t done = 0;  // batch rows computed by a whole-range kernel
 #if defined(__x86_64__)
-    if (rows && uses_vnni() && row_end > row_begin)
+    if (rows && vnni && uses_vnni() && row_end > row_begin)
         done = shard_matmul_rows32_vnni(type, w, w_row, x, x_row, batch, blocks, output, ldy, row_begin, row_end);
 #endif
     for (int64_t o = row_begin; o < row_end; o++) {
@@ -217,12 +218,18 @@ void shard_matmul_quantized(int type, const void *weights, int64_t n_in, const v
         shard_matmul_q8_0(weights, n_in, input, batch, output, ldy, row_begin, row_end);
         return;
     }
-    matmul_with(simd_dot(type), simd_dot_rows(type), type, weights, n_in, input, batch, output, ldy, row_begin,
+    matmul_with(simd_dot(type), simd_dot_rows(type), 1, type, weights, n_in, input, batch, output, ldy, row_begin,
+                row_end);
+}
+
+void shard_matmul_quantized_avx2(int type, const void *weights, int64_t n_in, const void *input, int64_t batch,
+                                 float *output, int64_t ldy, int64_t row_begin, int64_t row_end) {
+    matmul_with(simd_dot(type), simd_dot_rows(type), 0, type, weights, n_in, input, batch, output, ldy, row_begin,
                 row_end);
 }
 
 void shard_matmul_quantized_portable(int type, const void *weights, int64_t n_in, const void *input,
                                      int64_t batch, float *output, int64_t ldy, int64_t row_begin,
                                      int64_t row_end) {
-    matmul_with(portable_dot(type), 0, type, weights, n_in, input, batch, output, ldy, row_begin, row_end);
+    matmul_with(portable_dot(type), 0, 0, type, weights, n_in, input, batch, output, ldy, row_begin, row_end);
 }
