@@ -193,7 +193,7 @@ static void matmul_with(quant_dot_fn dot, quant_dot_rows_fn rows, int vnni, int 
     const uint8_t *w = (const uint8_t *)weights, *x = (const uint8_t *)input;
     int64_t done = 0;  // batch rows computed by a whole-range kernel
 #if defined(__x86_64__)
-    if (rows && vnni && uses_vnni() && row_end > row_begin)
+    if (rows && vnni && batch >= 3 && row_end > row_begin && uses_vnni())
         done = shard_matmul_rows32_vnni(type, w, w_row, x, x_row, batch, blocks, output, ldy, row_begin, row_end);
 #endif
     for (int64_t o = row_begin; o < row_end; o++) {
