@@ -48,8 +48,13 @@ static void fill_gelu_table(void) {
         gelu_table[bits] = shard_f16_to_f32(shard_f32_to_f16(gelu_tanh(shard_f16_to_f32((uint16_t)bits))));
 }
 
+/// Calls with at least this many values read the table; shorter ones (decode steps) evaluate gelu directly, as the
+/// table would mostly miss the cache there, the weights having streamed through it since the last layer.
+#define GELU_TABLE_MINIMUM 65536
+
 void shard_gelu_mul(float *gate, const float *up, int64_t count) {
-    pthread_once(&gelu_table_once, fill_gelu_table);
+    const int table = count >= GELU_TABLE_MINIMUM;
+    if (table) pthread_once(&gelu_table_once, fill_gelu_table);
     for (int64_t i = 0; i < count; i++) {
         const float g = gate[i];
         float y;
@@ -59,7 +64,8 @@ void shard_gelu_mul(float *gate, const float *up, int64_t count) {
             y = g;
         } else {
             // ggml's table: gelu of the half-precision input, stored in half precision.
-            y = gelu_table[shard_f32_to_f16(g)];
+            const uint16_t bits = shard_f32_to_f16(g);
+            y = table ? gelu_table[bits] : shard_f16_to_f32(shard_f32_to_f16(gelu_tanh(shard_f16_to_f32(bits))));
         }
         gate[i] = y * up[i];
     }

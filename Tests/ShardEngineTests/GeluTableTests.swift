@@ -2,8 +2,9 @@ import CShardKernels
 import Foundation
 import Testing
 
-/// `shard_gelu_mul` reads gelu from a table of every half-precision input; each product must equal the direct
-/// evaluation: gelu (tanh form) of the input rounded to half precision, rounded to half precision, times `up`.
+/// `shard_gelu_mul` reads gelu from a table of every half-precision input in long calls and evaluates it directly in
+/// short ones; each product must equal the direct evaluation either way: gelu (tanh form) of the input rounded to
+/// half precision, rounded to half precision, times `up`.
 @Suite("GELU table")
 struct GeluTableTests {
     @Test func tableGivesTheDirectEvaluation() {
@@ -24,9 +25,25 @@ struct GeluTableTests {
             }
             expected[i] = y * up[i]
         }
-        shard_gelu_mul(&gate, up, Int64(gate.count))
-        for i in gate.indices where gate[i].bitPattern != expected[i].bitPattern {
-            Issue.record("element \(i): \(gate[i]) vs \(expected[i])")
+        // One call long enough for the table, and short calls that evaluate gelu directly.
+        var long = gate + gate, short = gate
+        let longUp = up + up
+        shard_gelu_mul(&long, longUp, Int64(long.count))
+        for start in stride(from: 0, to: short.count, by: 1000) {
+            let count = min(1000, short.count - start)
+            short.withUnsafeMutableBufferPointer { g in
+                up.withUnsafeBufferPointer { u in
+                    shard_gelu_mul(g.baseAddress! + start, u.baseAddress! + start, Int64(count))
+                }
+            }
+        }
+        #expect(long.count >= 65536, "the long call must reach the table")
+        for i in long.indices where long[i].bitPattern != expected[i % gate.count].bitPattern {
+            Issue.record("table, element \(i): \(long[i]) vs \(expected[i % gate.count])")
+            return
+        }
+        for i in short.indices where short[i].bitPattern != expected[i].bitPattern {
+            Issue.record("direct, element \(i): \(short[i]) vs \(expected[i])")
             return
         }
     }
