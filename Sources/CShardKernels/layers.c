@@ -4,6 +4,7 @@
 #include "fma_dispatch.h"
 
 #include <math.h>
+#include <pthread.h>
 
 SHARD_INLINE void shard_rope_body(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
                                   float freq_base, float freq_scale, const float *freq_factors, int neox) {
@@ -37,7 +38,23 @@ static float gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + coef_a * x * x)));
 }
 
+/// gelu of every half-precision input, rounded to half precision and widened back to float, indexed by the input's
+/// half bits (ggml's table, 256 KB, filled once).
+static float gelu_table[1 << 16];
+static pthread_once_t gelu_table_once = PTHREAD_ONCE_INIT;
+
+static void fill_gelu_table(void) {
+    for (uint32_t bits = 0; bits < (1u << 16); bits++)
+        gelu_table[bits] = shard_f16_to_f32(shard_f32_to_f16(gelu_tanh(shard_f16_to_f32((uint16_t)bits))));
+}
+
+/// Calls with at least this many values read the table; shorter ones (decode steps) evaluate gelu directly, as the
+/// table would mostly miss the cache there, the weights having streamed through it since the last layer.
+#define GELU_TABLE_MINIMUM 65536
+
 void shard_gelu_mul(float *gate, const float *up, int64_t count) {
+    const int table = count >= GELU_TABLE_MINIMUM;
+    if (table) pthread_once(&gelu_table_once, fill_gelu_table);
     for (int64_t i = 0; i < count; i++) {
         const float g = gate[i];
         float y;
@@ -47,8 +64,8 @@ void shard_gelu_mul(float *gate, const float *up, int64_t count) {
             y = g;
         } else {
             // ggml's table: gelu of the half-precision input, stored in half precision.
-            const float rounded = shard_f16_to_f32(shard_f32_to_f16(g));
-            y = shard_f16_to_f32(shard_f32_to_f16(gelu_tanh(rounded)));
+            const uint16_t bits = shard_f32_to_f16(g);
+            y = table ? gelu_table[bits] : shard_f16_to_f32(shard_f32_to_f16(gelu_tanh(shard_f16_to_f32(bits))));
         }
         gate[i] = y * up[i];
     }
@@ -91,10 +108,10 @@ SHARD_INLINE float dot_f32_ggml(const float *x, const float *y, int64_t n) {
 // llama.cpp itself is not batch-invariant here: it multiplies V by the softmax with ggml_vec_dot_f32 only when it
 // evaluates one token; for two or more it uses llamafile's sgemm (16 lanes, cell p in lane p % 16, one fma chain
 // per lane, then `reduce16`), which differs in the last bits once a row has more than 16 cells. We compute every row
-// one way, the one-token (decoding) way.
-SHARD_INLINE void shard_attention_range_body(const float *query, const float *keys, const float *values,
-                                             int64_t first, int64_t last, int64_t n_heads, int64_t n_kv_heads,
-                                             int64_t head_dim, float scale, float *scores, float *output) {
+// one way, the one-token (decoding) way. attention_avx2.c runs the same arithmetic in vectors.
+SHARD_INLINE void shard_attention_range_portable_body(const float *query, const float *keys, const float *values,
+                                                      int64_t first, int64_t last, int64_t n_heads, int64_t n_kv_heads,
+                                                      int64_t head_dim, float scale, float *scores, float *output) {
     const int64_t group = n_heads / n_kv_heads;
     const int64_t kv_width = n_kv_heads * head_dim;
     for (int64_t h = 0; h < n_heads; h++) {
@@ -134,7 +151,7 @@ SHARD_INLINE void shard_attention_range_body(const float *query, const float *ke
     }
 }
 
-SHARD_FMA_VOID(shard_attention_range,
+SHARD_FMA_VOID(shard_attention_range_portable,
                (const float *query, const float *keys, const float *values, int64_t first, int64_t last,
                 int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float *scores, float *output),
                (query, keys, values, first, last, n_heads, n_kv_heads, head_dim, scale, scores, output))

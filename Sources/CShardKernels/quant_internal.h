@@ -89,6 +89,10 @@ static inline void q3k_scales(const uint8_t *packed, int8_t scales[16]) {
 /// One output element: the dot product of a weight row of `blocks` blocks with an activation row.
 typedef float (*quant_dot_fn)(const uint8_t *weights, const uint8_t *activations, int64_t blocks);
 
+/// `count` (1 ... 8) output elements: one weight row with the activation rows at `activations + r * row_bytes`.
+typedef void (*quant_dot_rows_fn)(const uint8_t *weights, const uint8_t *activations, int64_t row_bytes, int count,
+                                  int64_t blocks, float *out);
+
 // Portable paths (quants.c, kquants.c); each gives the same bits as its AVX2 counterpart.
 float shard_dot_q4_0_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
 float shard_dot_q4_1_scalar(const uint8_t *w, const uint8_t *x, int64_t blocks);
@@ -113,6 +117,31 @@ float shard_dot_q3_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
 float shard_dot_q4_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
 float shard_dot_q5_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
 float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks);
+
+// Multi-row AVX2 paths (quants_rows_avx2.c, kquants_rows_avx2.c): out[r] = the single-row AVX2 dot of the weight
+// row with activation row x + r * x_row, for r < count (1 ... 8), bit for bit; the weight blocks are unpacked once.
+void shard_dot_rows_q4_0_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
+void shard_dot_rows_q4_1_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
+void shard_dot_rows_q5_0_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
+void shard_dot_rows_q5_1_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
+void shard_dot_rows_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
+void shard_dot_rows_q4_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
+void shard_dot_rows_q5_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
+
+/// The multi-row products of Q4_0, Q4_1, Q5_0 and Q5_1 on AVX-512 VNNI machines (quants_rows_vnni.c): outputs
+/// [row_begin, row_end) of the first batch rows in groups of 8 (the last of 3 ... 7), each with the bits of the
+/// single-row AVX2 kernel; returns the number of batch rows done (the rest, 0 to 2 rows, is the caller's). Returns 0
+/// for any other type.
+int64_t shard_matmul_rows32_vnni(int type, const uint8_t *w, int64_t w_row, const uint8_t *x, int64_t x_row,
+                                 int64_t batch, int64_t blocks, float *y, int64_t ldy, int64_t row_begin,
+                                 int64_t row_end);
 #endif
 
 // Dequantization and activation quantization of each block family.

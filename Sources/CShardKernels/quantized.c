@@ -1,9 +1,10 @@
 // The generic entry points for GGML block-quantized weights: type tables, activation quantization,
 // dequantization, and the matrix product loop over the per-type dot products.
 //
-// Batch invariance: every output element is one call of its type's dot product on one weight row and one
-// activation row; nothing depends on the batch size, the row range or the element's position. The loop visits
-// each weight row once and dots it with every batch row while it is in cache.
+// Batch invariance: every output element is its type's dot product of one weight row and one activation row, in
+// one fixed order; nothing depends on the batch size, the row range or the element's position. The loop visits
+// each weight row once and dots it with every batch row while it is in cache, up to 8 batch rows per pass of the
+// multi-row kernels, which unpack each weight block once for the group and give each row the single-row bits.
 #include "quant_internal.h"
 
 int64_t shard_block_values(int type) {
@@ -146,15 +147,68 @@ static quant_dot_fn simd_dot(int type) {
 #endif
 }
 
-static void matmul_with(quant_dot_fn dot, int type, const void *weights, int64_t n_in, const void *input,
-                        int64_t batch, float *output, int64_t ldy, int64_t row_begin, int64_t row_end) {
+/// The multi-row kernel of `type` on this machine, or 0 where the single-row kernel serves every row (the portable
+/// path, Q3_K, Q6_K).
+static quant_dot_rows_fn simd_dot_rows(int type) {
+#if defined(__x86_64__)
+    if (!shard_quantized_uses_simd()) return 0;
+    switch (type) {
+    case SHARD_TYPE_Q4_0: return shard_dot_rows_q4_0_avx2;
+    case SHARD_TYPE_Q4_1: return shard_dot_rows_q4_1_avx2;
+    case SHARD_TYPE_Q5_0: return shard_dot_rows_q5_0_avx2;
+    case SHARD_TYPE_Q5_1: return shard_dot_rows_q5_1_avx2;
+    case SHARD_TYPE_Q2_K: return shard_dot_rows_q2_k_avx2;
+    case SHARD_TYPE_Q4_K: return shard_dot_rows_q4_k_avx2;
+    case SHARD_TYPE_Q5_K: return shard_dot_rows_q5_k_avx2;
+    default: return 0;
+    }
+#else
+    (void)type;
+    return 0;
+#endif
+}
+
+#if defined(__x86_64__)
+/// Whether the AVX-512 VNNI multi-row kernels of quants_rows_vnni.c run here (checked once).
+static int uses_vnni(void) {
+    static int cached = -1;
+    if (cached < 0)
+        cached = shard_quantized_uses_simd() && __builtin_cpu_supports("avx512f") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    return cached;
+}
+#endif
+
+/// Batch rows in groups of 8 (the last group 3 ... 7) go through `rows`, when there is one; one or two left over
+/// go through `dot`; on AVX-512 VNNI machines the groups of Q4_0, Q4_1, Q5_0 and Q5_1 go through
+/// `shard_matmul_rows32_vnni` instead. All give the same bits for an element, so the grouping never shows.
+/// `vnni` 0 keeps them on `rows` (to test one path against the other).
+static void matmul_with(quant_dot_fn dot, quant_dot_rows_fn rows, int vnni, int type, const void *weights,
+                        int64_t n_in, const void *input, int64_t batch, float *output, int64_t ldy, int64_t row_begin,
+                        int64_t row_end) {
     const int act = shard_activation_type(type);
     const int64_t w_row = shard_row_bytes(type, n_in), x_row = shard_row_bytes(act, n_in);
     if (!dot || w_row < 0 || x_row < 0) return;
     const int64_t blocks = n_in / shard_block_values(type);
     const uint8_t *w = (const uint8_t *)weights, *x = (const uint8_t *)input;
-    for (int64_t o = row_begin; o < row_end; o++)
-        for (int64_t b = 0; b < batch; b++) output[b * ldy + o] = dot(w + o * w_row, x + b * x_row, blocks);
+    int64_t done = 0;  // batch rows computed by a whole-range kernel
+#if defined(__x86_64__)
+    if (rows && vnni && batch >= 3 && row_end > row_begin && uses_vnni())
+        done = shard_matmul_rows32_vnni(type, w, w_row, x, x_row, batch, blocks, output, ldy, row_begin, row_end);
+#endif
+    for (int64_t o = row_begin; o < row_end; o++) {
+        int64_t b = done;
+        if (rows) {
+            while (batch - b >= 3) {
+                const int count = batch - b < 8 ? (int)(batch - b) : 8;
+                float out[8];
+                rows(w + o * w_row, x + b * x_row, x_row, count, blocks, out);
+                for (int r = 0; r < count; r++) output[(b + r) * ldy + o] = out[r];
+                b += count;
+            }
+        }
+        for (; b < batch; b++) output[b * ldy + o] = dot(w + o * w_row, x + b * x_row, blocks);
+    }
 }
 
 void shard_matmul_quantized(int type, const void *weights, int64_t n_in, const void *input, int64_t batch,
@@ -164,11 +218,18 @@ void shard_matmul_quantized(int type, const void *weights, int64_t n_in, const v
         shard_matmul_q8_0(weights, n_in, input, batch, output, ldy, row_begin, row_end);
         return;
     }
-    matmul_with(simd_dot(type), type, weights, n_in, input, batch, output, ldy, row_begin, row_end);
+    matmul_with(simd_dot(type), simd_dot_rows(type), 1, type, weights, n_in, input, batch, output, ldy, row_begin,
+                row_end);
+}
+
+void shard_matmul_quantized_avx2(int type, const void *weights, int64_t n_in, const void *input, int64_t batch,
+                                 float *output, int64_t ldy, int64_t row_begin, int64_t row_end) {
+    matmul_with(simd_dot(type), simd_dot_rows(type), 0, type, weights, n_in, input, batch, output, ldy, row_begin,
+                row_end);
 }
 
 void shard_matmul_quantized_portable(int type, const void *weights, int64_t n_in, const void *input,
                                      int64_t batch, float *output, int64_t ldy, int64_t row_begin,
                                      int64_t row_end) {
-    matmul_with(portable_dot(type), type, weights, n_in, input, batch, output, ldy, row_begin, row_end);
+    matmul_with(portable_dot(type), 0, 0, type, weights, n_in, input, batch, output, ldy, row_begin, row_end);
 }

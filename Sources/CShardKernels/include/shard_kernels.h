@@ -92,8 +92,10 @@ void shard_dequantize_row(int ggml_type, const void *source, float *destination,
 /// - Q3_K, Q5_K, Q6_K (its ggml_vec_dot_*_q8_K): 8 exact int32 lanes per block (lane i: the scaled products of
 ///   values 4i..4i+3 of every 32-value chunk; Q6_K less its -32 offset of chunk i) into 8 float lanes by
 ///   fma(w.d * x.d, float(lane), lane), summed by the fixed tree; Q5_K adds a chain over its mins.
-/// The AVX2 path and the portable path (`shard_matmul_quantized_portable`) give identical bits.
-/// Unsupported types write nothing.
+/// The AVX2 path and the portable path (`shard_matmul_quantized_portable`) give identical bits. With two or more
+/// batch rows, the vector path unpacks each weight block once for up to 8 batch rows (multi-row kernels, AVX-512
+/// VNNI for Q4_0 ... Q5_1 where the machine has it; Q3_K and Q6_K one row at a time), each element still with the
+/// bits of the one-row product. Unsupported types write nothing.
 void shard_matmul_quantized(int ggml_type, const void *weights, int64_t n_in, const void *input, int64_t batch,
                             float *output, int64_t ldy, int64_t row_begin, int64_t row_end);
 
@@ -101,6 +103,11 @@ void shard_matmul_quantized(int ggml_type, const void *weights, int64_t n_in, co
 void shard_matmul_quantized_portable(int ggml_type, const void *weights, int64_t n_in, const void *input,
                                      int64_t batch, float *output, int64_t ldy, int64_t row_begin,
                                      int64_t row_end);
+
+/// As `shard_matmul_quantized` without the AVX-512 VNNI kernels (for tests comparing them with the AVX2 kernels;
+/// Q8_0 goes through the single-row kernel here). The portable path on machines without AVX2.
+void shard_matmul_quantized_avx2(int ggml_type, const void *weights, int64_t n_in, const void *input, int64_t batch,
+                                 float *output, int64_t ldy, int64_t row_begin, int64_t row_end);
 
 /// 1 when this machine runs the AVX2 paths of the quantized kernels, 0 when it uses the portable path.
 int shard_quantized_uses_simd(void);

@@ -28,6 +28,12 @@ void shard_attention_range(const float *query, const float *keys, const float *v
                            int64_t last, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
                            float *scores, float *output);
 
+/// As `shard_attention_range`, always on the portable scalar path (`shard_attention_range` uses AVX2 where the
+/// machine has it and the head dimension is a multiple of 8; both give the same bits).
+void shard_attention_range_portable(const float *query, const float *keys, const float *values, int64_t first,
+                                    int64_t last, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                                    float scale, float *scores, float *output);
+
 /// y[r * width + i] += bias[i] for every row r of `rows`.
 void shard_add_bias(float *y, const float *bias, int64_t rows, int64_t width);
 
