@@ -256,11 +256,13 @@ struct SidecarEndToEndTests {
         let (sidecar, client) = try Self.sidecar(peers: [front, back], ["--resume-grace", "0.5"])
         defer { sidecar.stop() }
         try client.waitUntilReady()
-        // By route, while running: the back shard is frozen after the first token, so only the cancel can end it.
+        // Each request is submitted while the back shard is frozen: it is running (admitted, its first step held on
+        // that shard) and cannot finish, so only the cancellation can end it, however fast the fixture is.
+        // By route.
+        back.pause()
         let body = #"{"request_id": "long-1", "prompt_context": "And", "max_new_tokens": 250, "min_tokens": 250}"#
         #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
-        _ = try client.request("GET", "/pop-result?request_id=long-1&wait_ms=10000")
-        back.pause()
+        try Self.waitForState("running", id: "long-1", client: client)
         #expect(try client.request("POST", "/requests/long-1/cancel").status == 200)
         #expect(Self.cancellationArrived("long-1", client))
         back.resume()
@@ -270,17 +272,16 @@ struct SidecarEndToEndTests {
         #expect(events.last?["finish_reason"] == .string("cancelled"))
         try Self.expectShardsEmpty(client, peers: [front, back])
         // By WebSocket message.
+        back.pause()
         let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
         try stream.send(.text(#"{"request_id": "long-2", "prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
+        try Self.waitForState("running", id: "long-2", client: client)
+        try stream.send(.text(#"{"event": "cancel", "request_id": "long-2"}"#))
+        #expect(waitUntil { Self.cancellationArrived("long-2", client) })
+        back.resume()
         var final: JSONValue?
         for try await message in stream.messages {
             guard case let .text(text) = message, let event = JSONValue.decode(Array(text.utf8)) else { continue }
-            if event["index"] == .int(0) {
-                back.pause()
-                try stream.send(.text(#"{"event": "cancel", "request_id": "long-2"}"#))
-                #expect(waitUntil { Self.cancellationArrived("long-2", client) })
-                back.resume()
-            }
             if event["event"] != nil {
                 final = event
                 break
@@ -290,11 +291,11 @@ struct SidecarEndToEndTests {
         #expect(final?["finish_reason"] == .string("cancelled"))
         try Self.expectShardsEmpty(client, peers: [front, back])
         // By a client vanishing mid-stream: nobody resumes it within the grace period.
+        back.pause()
         let vanishing = try RawSocket(port: sidecar.port)
         try vanishing.upgrade(path: "/ws/generate")
         try vanishing.sendFrame(opcode: 1, Array(#"{"request_id": "gone", "prompt": "x", "max_new_tokens": 250, "min_tokens": 250}"#.utf8))
-        _ = try Self.readEvent(vanishing)
-        back.pause()
+        try Self.waitForState("running", id: "gone", client: client)
         Glibc.shutdown(vanishing.fd, Int32(SHUT_RDWR))
         #expect(waitUntil { Self.cancellationArrived("gone", client) })
         back.resume()
@@ -405,22 +406,31 @@ struct SidecarEndToEndTests {
         defer { peer.stop() }
         let (sidecar, client) = try Self.sidecar(peers: [peer])
         try client.waitUntilReady()
-        let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
-        try stream.send(.text(#"{"prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
+        // Hold the generation on the frozen shard while the signal arrives, then let it go on. If the (fast)
+        // fixture had already finished when the client saw the first token, that attempt shows nothing: again.
         var final: JSONValue?
-        for try await message in stream.messages {
-            guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
-            if event["index"] == .int(0) {
-                // Hold the generation on the frozen shard while the signal arrives, then let it go on.
-                peer.pause()
-                sidecar.process.terminate()
-                peer.resume()
+        var signalled = false
+        for attempt in 0 ..< 5 where !signalled {
+            let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(sidecar.port)/ws/generate")
+            try stream.send(.text(#"{"request_id": "term-\#(attempt)", "prompt": "And", "max_new_tokens": 250, "min_tokens": 250}"#))
+            for try await message in stream.messages {
+                guard case let .text(body) = message, let event = JSONValue.decode(Array(body.utf8)) else { continue }
+                if event["index"] == .int(0) {
+                    peer.pause()
+                    if try client.json("GET", "/requests/term-\(attempt)").1["state"] == .string("running") {
+                        sidecar.process.terminate()
+                        signalled = true
+                    }
+                    peer.resume()
+                }
+                if event["event"] != nil {
+                    final = event
+                    break
+                }
             }
-            if event["event"] != nil {
-                final = event
-                break
-            }
+            stream.close()
         }
+        #expect(signalled, "the request always finished before the signal in 5 attempts")
         #expect(final?["finish_reason"] == .string("cancelled"))
         #expect(sidecar.stop() == 0)
     }
