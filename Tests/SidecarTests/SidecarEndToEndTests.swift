@@ -443,6 +443,7 @@ struct SidecarEndToEndTests {
         let (sidecar, client) = try Self.sidecar(peers: [peer], ["--max-batch", "1"])
         try client.waitUntilReady()
         let ids = ["term-0", "term-1", "term-2"]
+        peer.pause()  // term-0 is admitted and held on the frozen shard; nothing can finish before the signal
         for id in ids {
             let body = #"{"request_id": "\#(id)", "prompt_context": "And", "max_new_tokens": 200, "min_tokens": 200}"#
             #expect(try client.request("POST", "/broadcast-work", body: body).status == 202)
@@ -452,7 +453,6 @@ struct SidecarEndToEndTests {
         // term-0 runs (one sequence at a time); the others wait in the queue.
         #expect(waitUntil(timeout: 30) { (try? client.json("GET", "/requests/term-0").1["state"]) == .string("running") })
         #expect(waitUntil(timeout: 30) { (try? client.json("GET", "/requests/term-ws").1["state"]) == .string("queued") })
-        peer.pause()
         sidecar.process.terminate()
         peer.resume()
         for id in ids {
