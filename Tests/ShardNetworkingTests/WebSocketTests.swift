@@ -25,6 +25,27 @@ struct WebSocketTests {
         #expect(await fixture.handler.log.first { if case .closed = $0 { true } else { false } } != nil)
     }
 
+    /// Reliability issue, defect 7: no connection cap, and large unauthenticated reassembly.
+    @Test("past the connection cap an upgrade gets 503; the first messages are held to the initial limit until raised")
+    func connectionCapAndInitialMessageLimit() throws {
+        let fixture = try TestServer {
+            $0.maxWebSocketConnections = 2
+            $0.initialWebSocketMessageBytes = 1024
+        }
+        defer { fixture.server.shutdown() }
+        let first = try RawSocket(port: fixture.port), second = try RawSocket(port: fixture.port)
+        #expect(try first.upgrade(path: "/ws/generate").status == 101)
+        #expect(try second.upgrade(path: "/ws/generate").status == 101)
+        let third = try RawSocket(port: fixture.port)
+        #expect(try third.upgrade(path: "/ws/generate").status == 503)
+        // Over the initial limit before the handler raised it: closed with 1009.
+        try first.sendFrame(opcode: 2, [UInt8](repeating: 7, count: 2048))
+        #expect(try first.readCloseCode() == 1009)
+        // Once the second connection closed, a new one gets in.
+        try second.sendFrame(opcode: 8, [0x03, 0xE8])
+        #expect(waitUntil { (try? RawSocket(port: fixture.port).upgrade(path: "/ws/generate").status) == 101 })
+    }
+
     @Test("a 300 KB message round-trips")
     func largeMessage() async throws {
         let fixture = try TestServer()
