@@ -1,8 +1,8 @@
-// Multi-row AVX2 products of the K block types Q2_K, Q4_K and Q5_K: one weight row against up to 8 activation rows,
-// each 256-value weight block unpacked once for all of them. Per row, the integers and the float steps are those of
-// the single-row kernels in kquants_avx2.c (see rows_avx2.h): the same bits.
+// Multi-row AVX2 products of the K block types Q2_K, Q4_K, Q5_K and Q6_K: one weight row against up to 8 activation
+// rows, each 256-value weight block unpacked once for all of them. Per row, the integers and the float steps are
+// those of the single-row kernels in kquants_avx2.c (see rows_avx2.h): the same bits.
 //
-// Q3_K and Q6_K stay on the single-row kernels (their arithmetic is being aligned with llama.cpp separately).
+// Q3_K stays on the single-row kernel (it only appears in Q3_K files, not in the Q4_K_M mixes).
 #include "rows_avx2.h"
 
 #if defined(__x86_64__)
@@ -146,5 +146,54 @@ ROWS_FN void shard_dot_rows_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_
                                       int64_t blocks, float *out) {
     if (count > 4) dot_q2_k_rows(w, x, x_row, count, blocks, out, 8);
     else dot_q2_k_rows(w, x, x_row, count, blocks, out, 4);
+}
+/// Q6_K: the arithmetic of `shard_dot_q6_k_avx2` for R rows (unsigned 6-bit quants; lane i less the -32 offset of
+/// chunk i, 32 * (scale[2i] * bsums[2i] + scale[2i+1] * bsums[2i+1]); 8 float lanes per row).
+ROWS_INLINE void dot_q6_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                               float *out, const int R) {
+    const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(3);
+    const uint8_t *xr[ROWS_MAX];
+    rows_pointers(x, x_row, R, count, xr);
+    __m256 lanes[ROWS_MAX];
+    for (int r = 0; r < R; r++) lanes[r] = _mm256_setzero_ps();
+    for (int64_t n = 0; n < blocks; n++) {
+        const uint8_t *wb = w + n * BYTES_Q6_K;
+        const int8_t *sc = (const int8_t *)(wb + Q6K_SCALES);
+        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        __m256i q[8], scale[8];
+        for (int h = 0; h < 2; h++) {
+            const __m256i qa = rows_load32(wb + Q6K_QL + 64 * h), qb = rows_load32(wb + Q6K_QL + 64 * h + 32);
+            const __m256i qh = rows_load32(wb + Q6K_QH + 32 * h);
+            const __m256i lows[4] = {
+                _mm256_and_si256(qa, low_mask), _mm256_and_si256(qb, low_mask),
+                _mm256_and_si256(_mm256_srli_epi16(qa, 4), low_mask),
+                _mm256_and_si256(_mm256_srli_epi16(qb, 4), low_mask)};
+            for (int c = 0; c < 4; c++) {
+                const __m256i top = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), two_bits);
+                const int g = 8 * h + 2 * c;
+                q[4 * h + c] = _mm256_or_si256(lows[c], _mm256_slli_epi16(top, 4));
+                scale[4 * h + c] = _mm256_set_m128i(_mm_set1_epi16((short)sc[g + 1]), _mm_set1_epi16((short)sc[g]));
+            }
+        }
+        const float wd = rows_half(wb + Q6K_D);
+        for (int r = 0; r < R; r++) {
+            const uint8_t *xb = xr[r] + n * BYTES_Q8_K, *xq = xb + Q8K_QS;
+            const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(rows_load32(xb + Q8K_BSUMS), scales16), 5);
+            __m256i a = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j++)
+                a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], rows_load32(xq + 32 * j)),
+                                                          scale[j]));
+            const float xd = load_float(xb + Q8K_D);
+            lanes[r] = _mm256_fmadd_ps(_mm256_set1_ps(xd * wd), _mm256_cvtepi32_ps(_mm256_sub_epi32(a, offset)),
+                                       lanes[r]);
+        }
+    }
+    for (int r = 0; r < count; r++) out[r] = rows_hsum8(lanes[r]);
+}
+
+ROWS_FN void shard_dot_rows_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count,
+                                      int64_t blocks, float *out) {
+    if (count > 4) dot_q6_k_rows(w, x, x_row, count, blocks, out, 8);
+    else dot_q6_k_rows(w, x, x_row, count, blocks, out, 4);
 }
 #endif

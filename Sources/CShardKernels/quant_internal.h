@@ -134,6 +134,8 @@ void shard_dot_rows_q4_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row,
                               float *out);
 void shard_dot_rows_q5_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
                               float *out);
+void shard_dot_rows_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
+                              float *out);
 
 /// The multi-row products of Q4_0, Q4_1, Q5_0 and Q5_1 on AVX-512 VNNI machines (quants_rows_vnni.c): outputs
 /// [row_begin, row_end) of the first batch rows in groups of 8 (the last of 3 ... 7), each with the bits of the

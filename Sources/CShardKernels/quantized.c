@@ -160,6 +160,7 @@ static quant_dot_rows_fn simd_dot_rows(int type) {
     case SHARD_TYPE_Q2_K: return shard_dot_rows_q2_k_avx2;
     case SHARD_TYPE_Q4_K: return shard_dot_rows_q4_k_avx2;
     case SHARD_TYPE_Q5_K: return shard_dot_rows_q5_k_avx2;
+    case SHARD_TYPE_Q6_K: return shard_dot_rows_q6_k_avx2;
     default: return 0;
     }
 #else

@@ -94,7 +94,7 @@ void shard_dequantize_row(int ggml_type, const void *source, float *destination,
 ///   fma(w.d * x.d, float(lane), lane), summed by the fixed tree; Q5_K adds a chain over its mins.
 /// The AVX2 path and the portable path (`shard_matmul_quantized_portable`) give identical bits. With two or more
 /// batch rows, the vector path unpacks each weight block once for up to 8 batch rows (multi-row kernels, AVX-512
-/// VNNI for Q4_0 ... Q5_1 where the machine has it; Q3_K and Q6_K one row at a time), each element still with the
+/// VNNI for Q4_0 ... Q5_1 where the machine has it; Q3_K one row at a time), each element still with the
 /// bits of the one-row product. Unsupported types write nothing.
 void shard_matmul_quantized(int ggml_type, const void *weights, int64_t n_in, const void *input, int64_t batch,
                             float *output, int64_t ldy, int64_t row_begin, int64_t row_end);
