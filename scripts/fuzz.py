@@ -21,8 +21,12 @@ def run(target, seconds):
     findings = os.path.join("Tests", "Fuzz", "Findings", target)
     os.makedirs(corpus, exist_ok=True)
     os.makedirs(findings, exist_ok=True)
+    seeds = os.path.join("Tests", "Fuzz", "Corpus", target)
+    if target == "gguf":  # a model file: made here, not committed
+        seeds = os.path.join(".build-fuzz", "seeds", "gguf")
+        subprocess.run([sys.executable, "scripts/make-fuzz-seeds.py", "--gguf-dir", seeds], check=True)
     command = [BINARY, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1",
-               f"-artifact_prefix={findings}/", corpus, os.path.join("Tests", "Fuzz", "Corpus", target)]
+               f"-artifact_prefix={findings}/", corpus, seeds]
     result = subprocess.run(command, env=dict(os.environ, SHARD_FUZZ_TARGET=target,
                                                            SWIFT_BACKTRACE="enable=no"), capture_output=True, text=True)
     log = result.stderr

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of `make fuzz` into Tests/Fuzz/Corpus/TARGET/ (committed; small valid inputs that the
 fuzzer mutates). Standard library only. The formats are those of docs/protocol.md (peer frames, serialized
-vocabulary) and GGUF v3."""
+vocabulary) and GGUF v3.
+
+`--gguf-dir DIR` writes only the GGUF seed, into DIR: it is a (tiny) model file, so it is made when needed
+(scripts/fuzz.py, FuzzCorpusTests) rather than committed."""
 import json
 import os
 import struct
@@ -9,8 +12,8 @@ import struct
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fuzz", "Corpus")
 
 
-def write(target, name, data):
-    directory = os.path.join(ROOT, target)
+def write(target, name, data, directory=None):
+    directory = directory or os.path.join(ROOT, target)
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, name), "wb") as handle:
         handle.write(data if isinstance(data, bytes) else data.encode())
@@ -85,7 +88,7 @@ def vocabularies():
                                                 spm_types, []))
 
 
-def gguf():
+def gguf(directory):
     def kv_string(key, value):
         return gguf_string(key) + struct.pack("<I", 8) + gguf_string(value)
 
@@ -107,11 +110,15 @@ def gguf():
     tensor = gguf_string("token_embd.weight") + struct.pack("<IQQIQ", 2, 8, len(tokens), 0, 0)
     header = b"GGUF" + struct.pack("<IQQ", 3, 1, len(kvs)) + b"".join(kvs) + tensor
     header += b"\0" * (-len(header) % 32)
-    write("gguf", "tiny-llama.gguf", header + struct.pack("<%df" % (8 * len(tokens)), *[0.01 * i for i in range(40)]))
+    write("gguf", "tiny-llama.gguf", header + struct.pack("<%df" % (8 * len(tokens)), *[0.01 * i for i in range(40)]),
+          directory)
 
 
 if __name__ == "__main__":
-    requests()
-    peer_frames()
-    vocabularies()
-    gguf()
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--gguf-dir":
+        gguf(sys.argv[2])
+    else:
+        requests()
+        peer_frames()
+        vocabularies()
