@@ -10,6 +10,16 @@
 /// The activation group sums of a Q8_K block as 16 int16.
 ROWS_INLINE __m256i bsums16(const uint8_t *xb) { return rows_load32(xb + Q8K_BSUMS); }
 
+/// The scaled int32 lanes of a 256-value block against one activation row: for each 32-value chunk j, the unsigned
+/// quants q[j] times the activations, times the int16 group scales scale[j] (exact integers, as the single-row
+/// kernels' `chunk_unsigned`).
+ROWS_INLINE __m256i scaled_chunks(const __m256i q[8], const __m256i scale[8], const uint8_t *xq) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++)
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], rows_load32(xq + 32 * j)), scale[j]));
+    return acc;
+}
+
 /// Exact int32 lanes whose sum is sum over g of mins[g] * bsums[g] (mins16: 16 int16, one per group).
 ROWS_INLINE __m256i mins_dot(__m256i mins16, const uint8_t *xb) { return _mm256_madd_epi16(mins16, bsums16(xb)); }
 
@@ -53,10 +63,7 @@ ROWS_INLINE void dot_q45_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_ro
         __m256i acc[ROWS_MAX], mins[ROWS_MAX];
         for (int r = 0; r < R; r++) {
             const uint8_t *xb = xr[r] + n * BYTES_Q8_K, *xq = xb + Q8K_QS;
-            __m256i a = _mm256_setzero_si256();
-            for (int j = 0; j < 8; j++)
-                a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], rows_load32(xq + 32 * j)),
-                                                          scale[j]));
+            const __m256i a = scaled_chunks(q, scale, xq);
             acc[r] = a;
             mins[r] = mins_dot(mins16, xb);
         }
@@ -122,10 +129,7 @@ ROWS_INLINE void dot_q2_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_row
         __m256i acc[ROWS_MAX], mins[ROWS_MAX];
         for (int r = 0; r < R; r++) {
             const uint8_t *xb = xr[r] + n * BYTES_Q8_K, *xq = xb + Q8K_QS;
-            __m256i a = _mm256_setzero_si256();
-            for (int j = 0; j < 8; j++)
-                a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], rows_load32(xq + 32 * j)),
-                                                          scale[j]));
+            const __m256i a = scaled_chunks(q, scale, xq);
             acc[r] = a;
             mins[r] = mins_dot(mins16, xb);
         }
@@ -179,10 +183,7 @@ ROWS_INLINE void dot_q6_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_row
         for (int r = 0; r < R; r++) {
             const uint8_t *xb = xr[r] + n * BYTES_Q8_K, *xq = xb + Q8K_QS;
             const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(rows_load32(xb + Q8K_BSUMS), scales16), 5);
-            __m256i a = _mm256_setzero_si256();
-            for (int j = 0; j < 8; j++)
-                a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], rows_load32(xq + 32 * j)),
-                                                          scale[j]));
+            const __m256i a = scaled_chunks(q, scale, xq);
             const float xd = load_float(xb + Q8K_D);
             lanes[r] = _mm256_fmadd_ps(_mm256_set1_ps(xd * wd), _mm256_cvtepi32_ps(_mm256_sub_epi32(a, offset)),
                                        lanes[r]);

@@ -3,25 +3,9 @@
 // those of the single-row kernels in quants_avx2.c (see rows_avx2.h): the same bits. (Q8_0 has its own tiled
 // kernel in matmul.c.)
 #include "rows_avx2.h"
+#include "bits_avx2.h"
 
 #if defined(__x86_64__)
-
-/// 16 bytes of nibbles to 32 bytes in value order: low nibbles (values 0..15), then high nibbles (16..31).
-ROWS_INLINE __m256i nibbles(const uint8_t *qs) {
-    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
-}
-
-/// 0xFF in byte i where bit i of the little-endian 32 bits at `qh` is set, else 0.
-ROWS_INLINE __m256i fifth_bits(const uint8_t *qh) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    const __m256i spread = _mm256_shuffle_epi8(
-        _mm256_set1_epi32((int)bits),
-        _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
-    const __m256i select = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
-}
 
 /// The weights of one 32-value block, ready for maddubs: unsigned bytes `u` (|w| for the signed types) and, for
 /// the signed types, `sign` (w itself, whose sign is moved onto the activations).
@@ -40,21 +24,21 @@ ROWS_INLINE weight_block unpack(const uint8_t *wb, const int type) {
     weight_block b;
     switch (type) {
     case SHARD_TYPE_Q4_0:
-        b.sign = _mm256_sub_epi8(nibbles(wb + 2), _mm256_set1_epi8(8));
+        b.sign = _mm256_sub_epi8(nibbles_32(wb + 2), _mm256_set1_epi8(8));
         b.u = _mm256_sign_epi8(b.sign, b.sign);
         break;
     case SHARD_TYPE_Q5_0: {
-        const __m256i minus = _mm256_andnot_si256(fifth_bits(wb + 2), _mm256_set1_epi8(16));
-        b.sign = _mm256_sub_epi8(nibbles(wb + 6), minus);
+        const __m256i minus = _mm256_andnot_si256(bit_mask_32(wb + 2), _mm256_set1_epi8(16));
+        b.sign = _mm256_sub_epi8(nibbles_32(wb + 6), minus);
         b.u = _mm256_sign_epi8(b.sign, b.sign);
         break;
     }
     case SHARD_TYPE_Q4_1:
-        b.u = nibbles(wb + 4);
+        b.u = nibbles_32(wb + 4);
         b.sign = b.u;
         break;
     default:  // Q5_1
-        b.u = _mm256_or_si256(nibbles(wb + 8), _mm256_and_si256(fifth_bits(wb + 4), _mm256_set1_epi8(16)));
+        b.u = _mm256_or_si256(nibbles_32(wb + 8), _mm256_and_si256(bit_mask_32(wb + 4), _mm256_set1_epi8(16)));
         b.sign = b.u;
         break;
     }

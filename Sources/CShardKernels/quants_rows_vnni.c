@@ -7,6 +7,7 @@
 // values, the activation scales as floats (and Q8_1's s) are prepared once per group of 8 activation rows and
 // reused for every weight row. The float steps per row are those of the single-row kernels, in the same order.
 #include "quant_internal.h"
+#include "bits_avx2.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -32,29 +33,14 @@ VNNI_INLINE float half_value(const uint8_t *p) {
     return _cvtsh_ss(bits);
 }
 
-VNNI_INLINE __m256i nibbles_vnni(const uint8_t *qs) {
-    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
-}
-
-/// 16 in byte i where bit i of the little-endian 32 bits at `qh` is set, else 0.
-VNNI_INLINE __m256i fifth_bits_vnni(const uint8_t *qh) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    const __m256i spread = _mm256_shuffle_epi8(
-        _mm256_set1_epi32((int)bits),
-        _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
-    const __m256i select = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select), _mm256_set1_epi8(16));
-}
-
 /// The unsigned weights of block `wb`: nibbles, with Q5_0/Q5_1's fifth bits as 16.
 VNNI_INLINE __m256i unsigned_weights(const uint8_t *wb, const int type) {
+    const __m256i sixteen = _mm256_set1_epi8(16);
     switch (type) {
-    case SHARD_TYPE_Q4_0: return nibbles_vnni(wb + 2);
-    case SHARD_TYPE_Q5_0: return _mm256_or_si256(nibbles_vnni(wb + 6), fifth_bits_vnni(wb + 2));
-    case SHARD_TYPE_Q4_1: return nibbles_vnni(wb + 4);
-    default: return _mm256_or_si256(nibbles_vnni(wb + 8), fifth_bits_vnni(wb + 4));
+    case SHARD_TYPE_Q4_0: return nibbles_32(wb + 2);
+    case SHARD_TYPE_Q5_0: return _mm256_or_si256(nibbles_32(wb + 6), _mm256_and_si256(bit_mask_32(wb + 2), sixteen));
+    case SHARD_TYPE_Q4_1: return nibbles_32(wb + 4);
+    default: return _mm256_or_si256(nibbles_32(wb + 8), _mm256_and_si256(bit_mask_32(wb + 4), sixteen));
     }
 }
 
