@@ -8,6 +8,7 @@
 // lanes (llama.cpp's ggml_vec_dot_*_q8_K), summed at the end by `hsum_lanes` (the tree of `lanes_sum8`).
 // Q6_K quants are used unsigned (0..63) and the -32 offset of chunk i is subtracted in lane i, as llama.cpp does.
 #include "quant_internal.h"
+#include "bits_avx2.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -125,7 +126,6 @@ AVX2_FN float shard_dot_q3_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
 
 /// Q4_K and Q5_K (`has_high`: Q5_K's fifth bits at `Q5K_QH`).
 AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, int has_high) {
-    const __m256i low_mask = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
     const int64_t bytes = has_high ? BYTES_Q5_K : BYTES_Q4_K;
     const int qs_offset = has_high ? Q5K_QS : Q4K_QS;
     float s = 0.0f, m = 0.0f;
@@ -140,17 +140,8 @@ AVX2_INLINE float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t blocks, 
         const __m256i high = has_high ? load32(wb + Q5K_QH) : _mm256_setzero_si256();
         __m256i acc = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
-            const __m256i bits = load32(wb + qs_offset + 32 * c);
-            __m256i lo = _mm256_and_si256(bits, low_mask);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), low_mask);
-            if (has_high) {
-                const __m256i bit_lo = _mm256_set1_epi8((char)(1 << (2 * c)));
-                const __m256i bit_hi = _mm256_set1_epi8((char)(1 << (2 * c + 1)));
-                lo = _mm256_or_si256(lo, _mm256_and_si256(
-                    _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo), sixteen));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(
-                    _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi), sixteen));
-            }
+            __m256i lo, hi;
+            q45_k_chunks(wb + qs_offset, high, has_high, c, &lo, &hi);
             const __m256i pl = chunk_unsigned(lo, xq + 64 * c, _mm256_set1_epi16((short)sc[2 * c]));
             const __m256i ph = chunk_unsigned(hi, xq + 64 * c + 32, _mm256_set1_epi16((short)sc[2 * c + 1]));
             acc = _mm256_add_epi32(acc, _mm256_add_epi32(pl, ph));
@@ -181,7 +172,6 @@ AVX2_FN float shard_dot_q5_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
 }
 
 AVX2_FN float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t blocks) {
-    const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(3);
     __m256 lanes = _mm256_setzero_ps();
     for (int64_t n = 0; n < blocks; n++) {
         const uint8_t *wb = w + n * BYTES_Q6_K, *xb = x + n * BYTES_Q8_K;
@@ -190,21 +180,11 @@ AVX2_FN float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
         // Lane i: 32 * (scale[2i] * bsums[2i] + scale[2i+1] * bsums[2i+1]), the -32 offset of chunk i.
         const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
         const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(load32(xb + Q8K_BSUMS), scales16), 5);
+        __m256i q[8];
+        q6_k_chunks(wb, q);
         __m256i acc = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const __m256i qa = load32(wb + Q6K_QL + 64 * h), qb = load32(wb + Q6K_QL + 64 * h + 32);
-            const __m256i qh = load32(wb + Q6K_QH + 32 * h);
-            const __m256i lows[4] = {
-                _mm256_and_si256(qa, low_mask), _mm256_and_si256(qb, low_mask),
-                _mm256_and_si256(_mm256_srli_epi16(qa, 4), low_mask),
-                _mm256_and_si256(_mm256_srli_epi16(qb, 4), low_mask)};
-            for (int c = 0; c < 4; c++) {
-                const __m256i top = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), two_bits);
-                const __m256i q = _mm256_or_si256(lows[c], _mm256_slli_epi16(top, 4));
-                const int g = 8 * h + 2 * c;
-                acc = _mm256_add_epi32(acc, chunk_unsigned(q, xq + 128 * h + 32 * c, scale_pair(sc[g], sc[g + 1])));
-            }
-        }
+        for (int j = 0; j < 8; j++)
+            acc = _mm256_add_epi32(acc, chunk_unsigned(q[j], xq + 32 * j, scale_pair(sc[2 * j], sc[2 * j + 1])));
         lanes = lanes_fma(lanes, xb, half_f32(wb + Q6K_D), _mm256_sub_epi32(acc, offset));
     }
     return hsum_lanes(lanes);

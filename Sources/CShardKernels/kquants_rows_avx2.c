@@ -4,6 +4,7 @@
 //
 // Q3_K stays on the single-row kernel (it only appears in Q3_K files, not in the Q4_K_M mixes).
 #include "rows_avx2.h"
+#include "bits_avx2.h"
 
 #if defined(__x86_64__)
 
@@ -26,7 +27,6 @@ ROWS_INLINE __m256i mins_dot(__m256i mins16, const uint8_t *xb) { return _mm256_
 /// Q4_K (`has_high` 0) and Q5_K (1): the arithmetic of `dot_q45_k` for R rows.
 ROWS_INLINE void dot_q45_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
                                 float *out, const int R, const int has_high) {
-    const __m256i low_mask = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
     const int64_t bytes = has_high ? BYTES_Q5_K : BYTES_Q4_K;
     const int qs_offset = has_high ? Q5K_QS : Q4K_QS;
     const uint8_t *xr[ROWS_MAX];
@@ -44,19 +44,7 @@ ROWS_INLINE void dot_q45_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_ro
         const __m256i high = has_high ? rows_load32(wb + Q5K_QH) : _mm256_setzero_si256();
         __m256i q[8], scale[8];
         for (int c = 0; c < 4; c++) {
-            const __m256i bits = rows_load32(wb + qs_offset + 32 * c);
-            __m256i lo = _mm256_and_si256(bits, low_mask);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), low_mask);
-            if (has_high) {
-                const __m256i bit_lo = _mm256_set1_epi8((char)(1 << (2 * c)));
-                const __m256i bit_hi = _mm256_set1_epi8((char)(1 << (2 * c + 1)));
-                lo = _mm256_or_si256(lo, _mm256_and_si256(
-                    _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo), sixteen));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(
-                    _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi), sixteen));
-            }
-            q[2 * c] = lo;
-            q[2 * c + 1] = hi;
+            q45_k_chunks(wb + qs_offset, high, has_high, c, &q[2 * c], &q[2 * c + 1]);
             scale[2 * c] = _mm256_set1_epi16((short)sc[2 * c]);
             scale[2 * c + 1] = _mm256_set1_epi16((short)sc[2 * c + 1]);
         }
@@ -155,7 +143,6 @@ ROWS_FN void shard_dot_rows_q2_k_avx2(const uint8_t *w, const uint8_t *x, int64_
 /// chunk i, 32 * (scale[2i] * bsums[2i] + scale[2i+1] * bsums[2i+1]); 8 float lanes per row).
 ROWS_INLINE void dot_q6_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_row, int count, int64_t blocks,
                                float *out, const int R) {
-    const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(3);
     const uint8_t *xr[ROWS_MAX];
     rows_pointers(x, x_row, R, count, xr);
     __m256 lanes[ROWS_MAX];
@@ -165,20 +152,9 @@ ROWS_INLINE void dot_q6_k_rows(const uint8_t *w, const uint8_t *x, int64_t x_row
         const int8_t *sc = (const int8_t *)(wb + Q6K_SCALES);
         const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
         __m256i q[8], scale[8];
-        for (int h = 0; h < 2; h++) {
-            const __m256i qa = rows_load32(wb + Q6K_QL + 64 * h), qb = rows_load32(wb + Q6K_QL + 64 * h + 32);
-            const __m256i qh = rows_load32(wb + Q6K_QH + 32 * h);
-            const __m256i lows[4] = {
-                _mm256_and_si256(qa, low_mask), _mm256_and_si256(qb, low_mask),
-                _mm256_and_si256(_mm256_srli_epi16(qa, 4), low_mask),
-                _mm256_and_si256(_mm256_srli_epi16(qb, 4), low_mask)};
-            for (int c = 0; c < 4; c++) {
-                const __m256i top = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), two_bits);
-                const int g = 8 * h + 2 * c;
-                q[4 * h + c] = _mm256_or_si256(lows[c], _mm256_slli_epi16(top, 4));
-                scale[4 * h + c] = _mm256_set_m128i(_mm_set1_epi16((short)sc[g + 1]), _mm_set1_epi16((short)sc[g]));
-            }
-        }
+        q6_k_chunks(wb, q);
+        for (int j = 0; j < 8; j++)
+            scale[j] = _mm256_set_m128i(_mm_set1_epi16((short)sc[2 * j + 1]), _mm_set1_epi16((short)sc[2 * j]));
         const float wd = rows_half(wb + Q6K_D);
         for (int r = 0; r < R; r++) {
             const uint8_t *xb = xr[r] + n * BYTES_Q8_K, *xq = xb + Q8K_QS;
