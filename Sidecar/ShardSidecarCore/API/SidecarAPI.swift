@@ -26,9 +26,9 @@ final class SidecarAPI: HTTPWebSocketHandler, @unchecked Sendable {
     /// arrival order: the server's service thread never blocks on them.
     let worker = DispatchQueue(label: "shard-api-worker")
     /// Non-streamed OpenAI answers waiting for their request.
-    let openAIConnections = OpenAIConnections()
+    let openAIConnections = Locked<[ConnectionID: RequestID]>([:])
     /// Model and metadata of the responses of `/v1/responses`.
-    let responses = ResponseInfos()
+    let responses = Locked<[RequestID: ResponseInfo]>([:])
 
     init(configuration: Configuration, registry: RequestRegistry, model: ModelService, pipeline: ShardPipeline,
          metrics: SchedulerMetrics) {

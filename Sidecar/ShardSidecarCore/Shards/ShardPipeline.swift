@@ -1,5 +1,6 @@
 import Foundation
 import ShardEngine
+import ShardNetworking
 import ShardProtocol
 import ShardTokenizers
 
@@ -158,15 +159,20 @@ final class ShardPipeline: @unchecked Sendable {
     private static func runConcurrently(_ group: [any ShardRunner],
                                         _ shares: [(members: [Int], work: ShardWork)?]) -> [Result<ShardResult, PipelineFailure>] {
         let busy = shares.indices.filter { shares[$0] != nil }
-        let results = ResultSlots(count: shares.count)
+        let results = Locked([Result<ShardResult, PipelineFailure>?](repeating: nil, count: shares.count))
         let run: @Sendable (Int) -> Void = { replica in
             guard let work = shares[replica]?.work else { return }
-            do throws(ShardError) { results.set(replica, .success(try group[replica].run(work))) } catch {
-                results.set(replica, .failure(PipelineFailure(error: error)))
+            let result: Result<ShardResult, PipelineFailure>
+            do throws(ShardError) { result = .success(try group[replica].run(work)) } catch {
+                result = .failure(PipelineFailure(error: error))
             }
+            results.withLock { $0[replica] = result }
         }
         if busy.count == 1 { run(busy[0]) } else { DispatchQueue.concurrentPerform(iterations: busy.count) { run(busy[$0]) } }
-        return results.values
+        // A share with no result was not run (it had no members).
+        return results.withLock { $0 }.map {
+            $0 ?? .failure(PipelineFailure(error: ShardError(shard: "pipeline", message: "not run")))
+        }
     }
 
     /// A result must fit its work: a token per slice from the last range, a row of hidden states per row otherwise.
@@ -220,19 +226,5 @@ final class ShardPipeline: @unchecked Sendable {
         guard !sequences.isEmpty else { return }
         lock.withLock { for sequence in sequences { assignment[sequence] = nil } }
         for runner in runners { runner.release(sequences) }
-    }
-}
-
-/// One result slot per replica, written from the threads of ``ShardPipeline/step(_:)``.
-private final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<ShardResult, PipelineFailure>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<ShardResult, PipelineFailure>) { lock.withLock { slots[index] = result } }
-    /// Every slot, a missing one as a failure (it was not run).
-    var values: [Result<ShardResult, PipelineFailure>] {
-        lock.withLock {
-            slots.map { $0 ?? .failure(PipelineFailure(error: ShardError(shard: "pipeline", message: "not run"))) }
-        }
     }
 }

@@ -87,19 +87,19 @@ extension SidecarAPI {
                 return Self.stream(event, answer: answer, server: server, connection: connection)
             }
         } else {
-            openAIConnections.set(connection, id)
-            let text = TextCollector()
+            openAIConnections.withLock { $0[connection] = id }
+            let text = Locked("")
             let openAIConnections = self.openAIConnections
             _ = registry.subscribe(id, token: connection.rawValue) { [weak server] event in
                 switch event {
                 case let .token(piece, _, _):
-                    text.append(piece)
+                    text.withLock { $0 += piece }
                 case let .done(reason, usage, error):
-                    _ = openAIConnections.remove(connection)
+                    _ = openAIConnections.withLock { $0.removeValue(forKey: connection) }
                     let response: HTTPResponse = if let error, reason == .error {
                         OpenAIAnswer.errorResponse(error)
                     } else {
-                        .json(200, answer.complete(text: text.value, reason: reason, usage: usage).encoded())
+                        .json(200, answer.complete(text: text.withLock { $0 }, reason: reason, usage: usage).encoded())
                     }
                     server?.respond(response, to: connection)
                 }
@@ -130,22 +130,6 @@ extension SidecarAPI {
 
     /// A non-streamed answer's client went away: cancel its request.
     func openAIConnectionClosed(_ connection: ConnectionID) {
-        if let id = openAIConnections.remove(connection) { registry.cancel(id) }
+        if let id = openAIConnections.withLock({ $0.removeValue(forKey: connection) }) { registry.cancel(id) }
     }
-}
-
-/// The text of a non-streamed answer, gathered from the events (under the registry's lock, read at the end).
-final class TextCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pieces = ""
-    func append(_ piece: String) { lock.withLock { pieces += piece } }
-    var value: String { lock.withLock { pieces } }
-}
-
-/// Which request each waiting non-streamed OpenAI answer belongs to, so a client that leaves cancels it.
-final class OpenAIConnections: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requests: [ConnectionID: RequestID] = [:]
-    func set(_ connection: ConnectionID, _ id: RequestID) { lock.withLock { requests[connection] = id } }
-    func remove(_ connection: ConnectionID) -> RequestID? { lock.withLock { requests.removeValue(forKey: connection) } }
 }

@@ -47,11 +47,12 @@ extension SidecarAPI {
             background = value["background"] == .bool(true)
             let metadata = value["metadata"] ?? .object([:])
             guard case .object = metadata else { throw .invalid("metadata", "metadata must be an object") }
-            responses.set(id, ResponseInfo(model: generation.model ?? model.id, metadata: metadata,
-                                           createdAt: Int64(Date().timeIntervalSince1970)))
+            let info = ResponseInfo(model: generation.model ?? model.id, metadata: metadata,
+                                    createdAt: Int64(Date().timeIntervalSince1970))
+            responses.withLock { $0[id] = info }
             _ = try submit(generation, id: id)
         } catch {
-            responses.remove(id)
+            _ = responses.withLock { $0.removeValue(forKey: id) }
             server.respond(OpenAIAnswer.errorResponse(error), to: request.connection)
             return
         }
@@ -60,11 +61,11 @@ extension SidecarAPI {
             return
         }
         let connection = request.connection
-        openAIConnections.set(connection, id)
+        openAIConnections.withLock { $0[connection] = id }
         let openAIConnections = self.openAIConnections
         _ = registry.subscribe(id, token: connection.rawValue) { [weak server, self] event in
             guard event.isFinal else { return true }
-            _ = openAIConnections.remove(connection)
+            _ = openAIConnections.withLock { $0.removeValue(forKey: connection) }
             // The answer is built after this delivery (the registry's lock is held here).
             let target = server
             worker.async { target?.respond(self.responseAnswer(id), to: connection) }
@@ -74,8 +75,8 @@ extension SidecarAPI {
 
     /// `GET /v1/responses/ID`.
     func responseAnswer(_ id: RequestID) -> HTTPResponse {
-        guard let info = responses.get(id), let transcript = registry.transcript(id) else {
-            responses.remove(id)
+        guard let info = responses.withLock({ $0[id] }), let transcript = registry.transcript(id) else {
+            _ = responses.withLock { $0.removeValue(forKey: id) }
             return OpenAIAnswer.errorResponse(ProtocolError(status: 404, code: "not_found",
                                                             message: "no response \(id) (unknown or expired)"))
         }
@@ -108,17 +109,9 @@ extension SidecarAPI {
     }
 }
 
-/// The responses created through `/v1/responses`: their model and metadata, forgotten with their request
-/// (``prune(keeping:)`` runs with the registry's sweep).
-final class ResponseInfos: @unchecked Sendable {
-    private let lock = NSLock()
-    private var infos: [RequestID: SidecarAPI.ResponseInfo] = [:]
-    /// Forgets the responses whose request the registry no longer holds.
+extension Locked where Value == [RequestID: SidecarAPI.ResponseInfo] {
+    /// Forgets the responses whose request the registry no longer holds (with the registry's sweep).
     func prune(keeping known: (RequestID) -> Bool) {
-        let ids = lock.withLock { Array(infos.keys) }
-        for id in ids where !known(id) { remove(id) }
+        withLock { $0 = $0.filter { known($0.key) } }
     }
-    func set(_ id: RequestID, _ info: SidecarAPI.ResponseInfo) { lock.withLock { infos[id] = info } }
-    func get(_ id: RequestID) -> SidecarAPI.ResponseInfo? { lock.withLock { infos[id] } }
-    func remove(_ id: RequestID) { lock.withLock { _ = infos.removeValue(forKey: id) } }
 }
