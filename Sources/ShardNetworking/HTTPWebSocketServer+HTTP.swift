@@ -152,7 +152,12 @@ extension HTTPWebSocketServer {
             // A client that left while the answer was pending would not get it: close instead, so the handler
             // hears the answer was not written (`respond(_:to:written:)`) and can give it to someone else.
             guard !clientHungUp(wsi), writeHeaders(wsi, response, streamed: streamed) else { return -1 }
-            if streamed { return 0 }  // the chunks ask for WRITEABLE as they come
+            // Pieces queued before the head was written asked for WRITEABLE already (that call wrote the head):
+            // ask again, or they would wait for the next piece, which may never come.
+            if streamed {
+                lws_callback_on_writable(wsi)
+                return 0
+            }
             if response.body.isEmpty || omitBody { return completeTransaction(wsi, session: session) }
         case let .streamChunk(bytes, more):
             var chunk = [UInt8](repeating: 0, count: OutboundFrame.headroom) + bytes

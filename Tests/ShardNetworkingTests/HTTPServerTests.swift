@@ -108,6 +108,17 @@ struct HTTPServerTests {
         #expect(try RawSocket(port: fixture.port).request("GET", "/echo").status == 200, "the server goes on")
     }
 
+    /// Regression: pieces queued before the head was written waited for a later piece that never came.
+    @Test("a streamed answer whose pieces and end are all queued before the head is written arrives whole")
+    func streamedAnswerQueuedAtOnce() throws {
+        let fixture = try TestServer()
+        defer { fixture.server.shutdown() }
+        let socket = try RawSocket(port: fixture.port, timeoutSeconds: 5)
+        try socket.send("GET /stream-at-once HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try socket.readHead().status == 200)
+        #expect(String(decoding: try socket.readUntilClose(), as: UTF8.self) == "abc")
+    }
+
     @Test("handlers run on the service thread, which says so; other threads are not it")
     func serviceThreadIsKnown() throws {
         let fixture = try TestServer()

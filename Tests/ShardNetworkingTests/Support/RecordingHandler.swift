@@ -19,6 +19,14 @@ final class RecordingHandler: HTTPWebSocketHandler {
 
     func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
         log.record(.request(request))
+        if request.path == "/stream-at-once" {
+            // Every piece and the end queued before the head is written.
+            server.respondStream(HTTPResponse(status: 200, body: Array("a".utf8)), to: request.connection)
+            _ = server.streamWrite(Array("b".utf8), to: request.connection)
+            _ = server.streamWrite(Array("c".utf8), to: request.connection)
+            server.streamEnd(request.connection)
+            return
+        }
         if request.path == "/stream" {
             // A streamed answer: "a" with the head, then "b" and "c" from another thread, then the end.
             let log = self.log
