@@ -27,6 +27,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Sequences in one batched step.") var maxBatch = 64
     @Option(help: "Most prompt tokens one step carries; longer prompts are prefilled in chunks.")
     var maxStepTokens = 512
+    @Option(help: "Micro-batches in flight at once (pipeline parallelism); 0 picks one per layer range with peers, one with in-process shards only.")
+    var microBatches = 0
     @Option(help: "Seconds a finished request stays readable.") var finishedTtl: Double = 300
     @Option(help: "Seconds a request whose WebSocket dropped keeps running for a client to resume it.")
     var resumeGrace: Double = 30
@@ -44,6 +46,7 @@ struct ServeCommand: ParsableCommand {
               maxBatch >= 1, maxStepTokens >= 1, maxStepTokens <= 1 << 20, finishedTtl > 0, shardOutageTimeout > 0,
               peerStepTimeout >= 1, peerStepTimeout <= 3600
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
+        guard (0 ... 64).contains(microBatches) else { throw ValidationError("--micro-batches must be in 0...64") }
         // Token counts travel as UInt32 in peer frames.
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
         guard shutdownDrain >= 0, shutdownDrain <= 3600 else {
@@ -78,6 +81,7 @@ struct ServeCommand: ParsableCommand {
         configuration.maxRequestsPerConnection = maxRequestsPerConnection
         configuration.maxBatchSequences = maxBatch
         configuration.maxStepTokens = maxStepTokens
+        configuration.microBatches = microBatches
         configuration.finishedTTL = finishedTtl
         configuration.resumeGrace = resumeGrace
         configuration.shardOutageTimeout = shardOutageTimeout

@@ -90,4 +90,11 @@ public struct SidecarConfiguration: Sendable {
         get { scheduler.maxStepTokens }
         set { scheduler.maxStepTokens = newValue }
     }
+
+    /// Micro-batches in flight at once (pipeline parallelism); 0 picks one when every shard is in process, else
+    /// one per layer range.
+    public var microBatches: Int {
+        get { scheduler.microBatches }
+        set { scheduler.microBatches = newValue }
+    }
 }

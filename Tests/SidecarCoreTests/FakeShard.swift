@@ -8,7 +8,7 @@ import ShardProtocol
 /// letter `a` + position % 26, so every request's text is known in advance and survives any replay unchanged.
 /// Faults are injected by call number: a failure (the cache is lost, like a peer that died), a wrong answer (a
 /// result that does not fit its work).
-final class FakeShard: ShardRunner, @unchecked Sendable {
+final class FakeShard: InlineShardRunner, @unchecked Sendable {
     let layers: Range<Int>
     let isLast: Bool
     let name: String

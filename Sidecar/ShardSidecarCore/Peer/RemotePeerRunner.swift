@@ -5,6 +5,15 @@ import ShardProtocol
 /// A peer shard reached over WebSocket. Connects, checks the model and authenticates, then runs frames for the
 /// scheduler; reconnects with backoff whenever the link drops, reporting its state to `/peers` and `/ready`.
 final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
+    /// A step on the wire: what it asked (its answer is checked against it), when, and who waits.
+    private struct PendingStep {
+        var request: PeerFrame
+        var last: Bool
+        var sentAt: UInt64
+        var deadline: UInt64
+        var completion: ShardCompletion
+    }
+
     struct Configuration: Sendable {
         var url: String
         var expectedModelSHA256: String
@@ -29,7 +38,10 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     private var latency: Double?
     /// Seconds per row of recent steps (newest last), for the stall timeout.
     private var secondsPerRow: [Double] = []
-    private var pending: (step: UInt64, semaphore: DispatchSemaphore, result: PeerFrame?)?
+    /// Steps sent and not yet answered, by step id (the link answers them in order).
+    private var pending: [UInt64: PendingStep] = [:]
+    /// Checks the pending steps' deadlines while the link is up.
+    private var watchdog: DispatchSourceTimer?
     /// Step id of the last frame sent on this runner's links (answers carry it back).
     private var nextStep: UInt64 = 0
     private var task: Task<Void, Never>?
@@ -83,14 +95,17 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         client?.close(code: 1001, reason: "sidecar shutting down")
     }
 
-    /// Moves the link's state machine; a step waiting on a link that stops being ready is woken.
+    /// Moves the link's state machine; steps waiting on a link that stops being ready fail (their caches went with
+    /// it).
     private func apply(_ event: PeerLinkState.Event) {
-        let waiting = lock.withLock { () -> DispatchSemaphore? in
+        let abandoned = lock.withLock { () -> [PendingStep] in
             link = link.applying(event)
-            guard link != .ready, let pending else { return nil }
-            return pending.semaphore
+            guard link != .ready else { return [] }
+            defer { pending = [:] }
+            return Array(pending.values)
         }
-        waiting?.signal()
+        let reason = ShardError(shard: configuration.url, message: event == .stepTimedOut ? "step timed out" : "link lost")
+        for step in abandoned { step.completion(.failure(reason)) }
     }
 
     /// How long a step of `rows` rows may take before the peer counts as stalled.
@@ -149,60 +164,93 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             lock.withLock { self.client = nil }
             apply(.linkLost)
         }
+        client.onBinaryMessage { [weak self, weak client] bytes in
+            guard let self, let client else { return }
+            answered(bytes, on: client)
+        }
+        startWatchdog(for: client)
+        defer { stopWatchdog() }
+        // Binary answers go to `answered` on the link's thread; the stream only says when the link ends.
         while let message = try await messages.next() {
-            guard case let .binary(bytes) = message, let frame = try? PeerFrame.decode(bytes) else {
-                client.close(code: PeerHandshake.badFrame, reason: "bad frame")
-                throw ShardError(shard: configuration.url, message: "the peer sent an invalid frame")
+            if case .text = message {
+                client.close(code: PeerHandshake.badFrame, reason: "unexpected text message")
+                throw ShardError(shard: configuration.url, message: "the peer sent a text message after the handshake")
             }
-            let waiting = lock.withLock { () -> DispatchSemaphore? in
-                guard let current = pending, current.step == frame.step else { return nil }
-                pending?.result = frame
-                return current.semaphore
-            }
-            waiting?.signal()
         }
     }
 
-    /// Sends the work as a forward frame and waits for the answer, which must answer exactly that frame.
-    func run(_ work: ShardWork) throws(ShardError) -> ShardResult {
-        let semaphore = DispatchSemaphore(value: 0)
-        let (client, frame) = lock.withLock { () -> (WebSocketClient?, PeerFrame) in
-            nextStep += 1
-            let frame = PeerFrame(forward: work, step: nextStep)
-            guard link == .ready else { return (nil, frame) }
-            pending = (frame.step, semaphore, nil)
-            return (self.client, frame)
+    /// An answer arrived (on the link's service thread): completes the step it answers.
+    private func answered(_ bytes: [UInt8], on client: WebSocketClient) {
+        guard let frame = try? PeerFrame.decode(bytes) else {
+            client.close(code: PeerHandshake.badFrame, reason: "bad frame")
+            apply(.failed("the peer sent an invalid frame"))
+            return
         }
-        guard let client else { throw ShardError(shard: configuration.url, message: "not connected") }
-        let started = Date()
-        do { try client.send(.binary(frame.encoded())) } catch {
-            lock.withLock { pending = nil }
-            throw ShardError(shard: configuration.url, message: "send failed: \(error)")
-        }
-        let timedOut = semaphore.wait(timeout: .now() + stallTimeout(rows: frame.rowCount)) == .timedOut
-        let answer = lock.withLock { () -> PeerFrame? in
-            defer { pending = nil }
-            return pending?.result
-        }
-        guard let answer else {
-            if timedOut {
-                // A stalled peer is dropped so its sequences move elsewhere.
-                apply(.stepTimedOut)
-                client.close(code: 1011, reason: "step timed out")
-            }
-            throw ShardError(shard: configuration.url, message: timedOut ? "step timed out" : "link lost")
-        }
-        let result: ShardResult
-        do { result = try ShardResult(answer: answer, request: frame, last: work.sampling != nil) } catch {
-            throw ShardError(shard: configuration.url, message: error.message)
-        }
-        let seconds = Date().timeIntervalSince(started)
-        lock.withLock {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard let step = lock.withLock({ () -> PendingStep? in
+            guard let step = pending.removeValue(forKey: frame.step) else { return nil }
+            let seconds = Double(now - step.sentAt) / 1e9
             latency = latency.map { $0 * 0.8 + seconds * 200 } ?? seconds * 1000
-            secondsPerRow.append(seconds / Double(max(frame.rowCount, 1)))
+            secondsPerRow.append(seconds / Double(max(step.request.rowCount, 1)))
             if secondsPerRow.count > 32 { secondsPerRow.removeFirst() }
+            return step
+        }) else { return }  // an answer to a step already given up
+        do throws(PeerFrameError) {
+            step.completion(.success(try ShardResult(answer: frame, request: step.request, last: step.last)))
+        } catch {
+            step.completion(.failure(ShardError(shard: configuration.url, message: error.message)))
         }
-        return result
+    }
+
+    /// Every 100 ms while the link is up: a step past its deadline means the peer stalled; the link is dropped so
+    /// its sequences move elsewhere.
+    private func startWatchdog(for client: WebSocketClient) {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + 0.1, repeating: 0.1, leeway: .milliseconds(50))
+        timer.setEventHandler { [weak self, weak client] in
+            guard let self else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            let late = lock.withLock { pending.values.contains { $0.deadline < now } }
+            guard late else { return }
+            apply(.stepTimedOut)
+            client?.close(code: 1011, reason: "step timed out")
+        }
+        lock.withLock { watchdog = timer }
+        timer.resume()
+    }
+
+    private func stopWatchdog() {
+        lock.withLock { () -> DispatchSourceTimer? in
+            defer { watchdog = nil }
+            return watchdog
+        }?.cancel()
+    }
+
+    /// A peer computes elsewhere.
+    var isRemote: Bool { true }
+
+    /// Sends the work as a forward frame; the answer (which must answer exactly that frame) completes it.
+    func submit(_ work: ShardWork, completion: @escaping ShardCompletion) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let timeout = stallTimeout(rows: work.batch.rowCount)
+        let sending = lock.withLock { () -> (WebSocketClient, PeerFrame)? in
+            nextStep += 1
+            guard link == .ready, let client else { return nil }
+            let frame = PeerFrame(forward: work, step: nextStep)
+            // Steps queue on the peer: this one's time starts when the one before it is due at the latest.
+            let start = max(now, pending.values.map(\.deadline).max() ?? now)
+            pending[frame.step] = PendingStep(request: frame, last: work.sampling != nil, sentAt: now,
+                                              deadline: start + UInt64(timeout * 1e9), completion: completion)
+            return (client, frame)
+        }
+        guard let (client, frame) = sending else {
+            completion(.failure(ShardError(shard: configuration.url, message: "not connected")))
+            return
+        }
+        do { try client.send(.binary(frame.encoded())) } catch {
+            guard let step = lock.withLock({ pending.removeValue(forKey: frame.step) }) else { return }
+            step.completion(.failure(ShardError(shard: configuration.url, message: "send failed: \(error)")))
+        }
     }
 
     func release(_ sequences: [UInt64]) {
