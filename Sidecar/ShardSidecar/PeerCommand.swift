@@ -14,7 +14,8 @@ struct PeerCommand: ParsableCommand {
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port; 0 picks a free one (printed on stdout).") var port: Int
     @Option(help: "Shared secret the sidecar must prove (HMAC challenge-response).") var secret: String?
-    @Option(help: "Element type of the hidden states sent back: f32 or f16.") var hiddenDtype = "f32"
+    @Option(help: "Element type of the hidden states sent on: f16 (half the bytes) or f32 (bit-exact with one process).")
+    var hiddenDtype = "f16"
     @Option(help: "Most sequences cached at once, over all sidecars (announced; frames past it are refused).")
     var capacity = 256
 

@@ -19,11 +19,12 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         public var secret: String?
         /// Sequences the peer accepts at once (announced as capacity).
         public var capacity = 256
-        /// Element type of the hidden states this peer sends (f16 halves the bytes on the wire).
-        public var hiddenType: PeerFrame.DType = .f32
+        /// Element type of the hidden states this peer sends: f16 (the default) halves the bytes on the wire;
+        /// f32 keeps every bit, so a pipeline of peers gives exactly the tokens of one process.
+        public var hiddenType: PeerFrame.DType = .f16
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 0, secret: String? = nil,
-                    hiddenType: PeerFrame.DType = .f32) {
+                    hiddenType: PeerFrame.DType = .f16) {
             self.host = host
             self.port = port
             self.secret = secret
