@@ -37,7 +37,9 @@ public final class Sidecar: @unchecked Sendable {
         remotePeers = configuration.peers.map { url in
             RemotePeerRunner(configuration: .init(url: url, expectedModelSHA256: bundle.gguf.sha256Hex(),
                                                   secret: configuration.peerSecret,
-                                                  stepTimeout: configuration.peerStepTimeout), onReady: wake)
+                                                  stepTimeout: configuration.peerStepTimeout,
+                                                  hiddenType: configuration.linkHiddenType ?? Self.hiddenType(forPeer: url)),
+                             onReady: wake)
         }
         runners += remotePeers as [any ShardRunner]
         pipeline = ShardPipeline(runners: runners, blockCount: blockCount)
@@ -89,6 +91,19 @@ public final class Sidecar: @unchecked Sendable {
         }
         remotePeers.forEach { $0.shutdown() }
         server?.shutdown()
+    }
+}
+
+extension Sidecar {
+    /// The hidden-state precision for a peer at `url` when none is configured: f32 on this machine's loopback
+    /// (bandwidth is free there, and the tokens stay exactly those of one process), f16 across a network.
+    static func hiddenType(forPeer url: String) -> PeerFrame.DType {
+        guard let scheme = url.range(of: "://") else { return .f16 }
+        let authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        let host = authority.hasPrefix("[") ? String(authority.prefix { $0 != "]" }.dropFirst())
+            : String(authority.prefix { $0 != ":" })
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        return loopback ? .f32 : .f16
     }
 }
 

@@ -16,6 +16,9 @@ public struct SidecarConfiguration: Sendable {
     public var localShards = 2
     /// Peer shard URLs (`ws://HOST:PORT/peer`).
     public var peers: [String] = []
+    /// Precision of the hidden states peers send; `nil` picks per peer: f32 for a peer on this machine (loopback,
+    /// bit-exact with one process), f16 for a peer elsewhere (half the bytes on the network).
+    public var linkHiddenType: PeerFrame.DType?
     /// Shared secret peers must prove.
     public var peerSecret: String?
     /// Longest wait for a peer's answer to one step; a step usually gets a much shorter stall timeout, from the

@@ -21,9 +21,9 @@ struct SidecarEndToEndTests {
             + peers.flatMap { ["--peer", "ws://127.0.0.1:\($0.port)/peer"] } + extra)
     }
 
-    /// A peer serving `layers`; with f32 hidden states unless `extra` says otherwise, so that its tokens equal
+    /// A peer serving `layers`. On loopback it sends f32 hidden states (the sidecar asks so), and its tokens equal
     /// those of one process bit for bit.
-    static func peer(layers: String, extra: [String] = ["--hidden-dtype", "f32"]) throws -> SidecarProcess {
+    static func peer(layers: String, extra: [String] = []) throws -> SidecarProcess {
         try SidecarProcess(["peer", "--model", model, "--layers", layers, "--port", "0"] + extra)
     }
 
@@ -46,8 +46,9 @@ struct SidecarEndToEndTests {
         #expect(list.allSatisfy { $0["state"] == .string("ready") })
     }
 
-    @Test func halfPrecisionHiddenStatesTravelBetweenPeersByDefault() async throws {
-        let first = try Self.peer(layers: "0:3", extra: []), second = try Self.peer(layers: "3:6", extra: [])
+    @Test func halfPrecisionHiddenStatesTravelBetweenPeers() async throws {
+        let first = try Self.peer(layers: "0:3", extra: ["--hidden-dtype", "f16"])
+        let second = try Self.peer(layers: "3:6", extra: ["--hidden-dtype", "f16"])
         defer { first.stop(); second.stop() }
         let (sidecar, client) = try Self.sidecar(peers: [first, second])
         defer { sidecar.stop() }

@@ -19,12 +19,13 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         public var secret: String?
         /// Sequences the peer accepts at once (announced as capacity).
         public var capacity = 256
-        /// Element type of the hidden states this peer sends: f16 (the default) halves the bytes on the wire;
-        /// f32 keeps every bit, so a pipeline of peers gives exactly the tokens of one process.
-        public var hiddenType: PeerFrame.DType = .f16
+        /// Element type of the hidden states this peer sends; `nil` (the default) sends what each sidecar asks
+        /// for in its `auth` message (f32 on loopback, bit-exact with one process; f16 between machines, half the
+        /// bytes), f16 when it does not say.
+        public var hiddenType: PeerFrame.DType?
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 0, secret: String? = nil,
-                    hiddenType: PeerFrame.DType = .f16) {
+                    hiddenType: PeerFrame.DType? = nil) {
             self.host = host
             self.port = port
             self.secret = secret
@@ -32,7 +33,12 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         }
     }
 
-    private struct Link { var nonce: String; var authenticated = false }
+    private struct Link {
+        var nonce: String
+        var authenticated = false
+        /// Precision of the hidden states sent on this link.
+        var precision = HiddenPrecision.f16
+    }
 
     private let configuration: Configuration
     private let executor: StageExecutor
@@ -54,8 +60,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             progress(.opened(path: modelPath, bytes: file.mapping.bytes.count, tensors: file.tensors.count))
             file.readIntoMemory { done, total in progress(.reading(done: done, total: total)) }
         }
-        executor = StageExecutor(stage: try LlamaStage(model: file, layers: layers),
-                                 precision: configuration.hiddenType == .f16 ? .f16 : .f32)
+        executor = StageExecutor(stage: try LlamaStage(model: file, layers: layers))
         modelSHA256 = file.sha256Hex()
         self.configuration = configuration
         sequences = PeerSequenceTable(capacity: configuration.capacity)
@@ -154,7 +159,17 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             server.close(connection, code: PeerHandshake.authenticationFailed, reason: "authentication failed")
             return
         }
-        lock.withLock { links[connection]?.authenticated = true }
+        // The peer's own setting wins; else what the sidecar asks for (it knows whether the link leaves the machine).
+        let asked: HiddenPrecision? = switch value["hidden_dtype"]?.stringValue {
+        case "f32": .f32
+        case "f16": .f16
+        default: nil
+        }
+        let configured: HiddenPrecision? = configuration.hiddenType.map { $0 == .f32 ? .f32 : .f16 }
+        lock.withLock {
+            links[connection]?.authenticated = true
+            links[connection]?.precision = configured ?? asked ?? .f16
+        }
         server.setMessageLimit(Self.maxFrameBytes, for: connection)
         let mac = PeerHandshake.mac(secret: configuration.secret, role: "peer", nonce: sidecarNonce)
         _ = server.send(.text(JSONValue.object(["type": .string("ready"), "mac": .string(mac)]).encodedString()),
@@ -188,8 +203,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             return nil
         }
         guard frame.kind == .forward else { throw PeerFrameError("a shard accepts forward and release frames, not \(frame.kind)") }
-        let local = try lock.withLock { () throws -> [SequenceID] in try sequences.resolve(wire, on: link) }
-        let result = try executor.execute(try ShardWork(frame: frame, sequences: local))
+        let (local, precision) = try lock.withLock { () throws -> ([SequenceID], HiddenPrecision) in
+            (try sequences.resolve(wire, on: link), links[link]?.precision ?? .f16)
+        }
+        let result = try executor.execute(try ShardWork(frame: frame, sequences: local), precision: precision)
         return PeerFrame(result: result, answering: frame)
     }
 }

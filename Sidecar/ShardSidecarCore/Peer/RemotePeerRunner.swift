@@ -24,6 +24,8 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         /// measured on this link, so a stopped peer is noticed in seconds, not after `stepTimeout`.
         var minimumStallTimeout: TimeInterval = 3
         var handshakeTimeout: TimeInterval = 10
+        /// Precision asked of the peer for the hidden states it sends.
+        var hiddenType: PeerFrame.DType = .f16
     }
 
     private let configuration: Configuration
@@ -142,6 +144,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         try client.send(.text(JSONValue.object([
             "type": .string("auth"), "nonce": .string(nonce),
             "mac": .string(PeerHandshake.mac(secret: configuration.secret, role: "sidecar", nonce: hello.nonce)),
+            "hidden_dtype": .string(configuration.hiddenType == .f32 ? "f32" : "f16"),
         ]).encodedString()))
         guard case let .text(readyText)? = try await messages.next(),
               let ready = JSONValue.decode(Array(readyText.utf8)), ready["type"]?.stringValue == "ready",
