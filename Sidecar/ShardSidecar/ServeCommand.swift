@@ -21,6 +21,9 @@ struct ServeCommand: ParsableCommand {
     var shutdownDrain: Double = 5
     @Option(help: "API key required on every route but /health (Bearer or X-API-Key).") var apiKey: String?
     @Option(help: "Shared secret peers must prove (HMAC challenge-response).") var peerSecret: String?
+    @Flag(inversion: .prefixedNo,
+          help: "Peers pass hidden states straight to the next stage's peer (when every stage is a peer).")
+    var peerForwarding = true
     @Option(help: "Hidden states peers send: auto (f32 from peers on this machine, f16 from others), f16 or f32.")
     var linkDtype = "auto"
     @Option(help: "Requests queued or running at once; past it, 503 with Retry-After.") var queueCapacity = 1024
@@ -79,6 +82,7 @@ struct ServeCommand: ParsableCommand {
         configuration.peers = peers
         configuration.apiKey = apiKey
         configuration.peerSecret = peerSecret
+        configuration.peerForwarding = peerForwarding
         configuration.linkHiddenType = ["f16": .f16, "f32": .f32][linkDtype]
         configuration.queueCapacity = queueCapacity
         configuration.maxBodyBytes = maxBodyBytes

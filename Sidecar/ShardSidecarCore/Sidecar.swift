@@ -43,6 +43,7 @@ public final class Sidecar: @unchecked Sendable {
         }
         runners += remotePeers as [any ShardRunner]
         pipeline = ShardPipeline(runners: runners, blockCount: blockCount)
+        pipeline.forwarding = configuration.peerForwarding
         scheduler = Scheduler(registry: registry, pipeline: pipeline, configuration: configuration.scheduler,
                               contextLength: bundle.hyperparameters.contextLength,
                               metrics: metrics)

@@ -24,6 +24,9 @@ public struct SidecarConfiguration: Sendable {
     /// Longest wait for a peer's answer to one step; a step usually gets a much shorter stall timeout, from the
     /// link's measured time per row (at least 3 s).
     public var peerStepTimeout: Double = 30
+    /// Whether peers pass hidden states straight to the next stage's peer (when every stage is a peer); off, every
+    /// hop goes through the sidecar.
+    public var peerForwarding = true
     /// Largest request body accepted.
     public var maxBodyBytes = 1 << 20
     /// At shutdown, how long polling clients may take to collect the final events of their requests.

@@ -44,6 +44,59 @@ struct SidecarEndToEndTests {
         guard case let .array(list)? = peers["peers"] else { Issue.record("no peers list"); return }
         #expect(list.count == 2)
         #expect(list.allSatisfy { $0["state"] == .string("ready") })
+        // The first peer passed its hidden states straight to the second.
+        #expect(try SidecarClient(port: first.port).json("GET", "/health").1["forwarded"]?.intValue ?? 0 > 0)
+    }
+
+    @Test func withoutForwardingEveryHopGoesThroughTheSidecarWithTheSameTokens() async throws {
+        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 24)
+        let first = try Self.peer(layers: "0:2"), second = try Self.peer(layers: "2:6")
+        defer { first.stop(); second.stop() }
+        let (sidecar, client) = try Self.sidecar(peers: [first, second], ["--no-peer-forwarding"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        #expect(try await client.generateByWebSocket(requestBody(Self.prompt, maxNewTokens: 24)).text == expected)
+        #expect(try SidecarClient(port: first.port).json("GET", "/health").1["forwarded"]?.intValue == 0)
+    }
+
+    /// A routed step that stalls somewhere on its path (here the middle of three peers) cannot say which peer is at
+    /// fault: the path's links are reset, steps go through the sidecar for a while (where the stalled peer shows),
+    /// and once it is back the stream ends with exactly the tokens of one process.
+    @Test func aStallInTheMiddleOfARoutedPathLosesNoToken() async throws {
+        let body = requestBody(Self.prompt, maxNewTokens: 120, extra: ["min_tokens": .int(120)])
+        let (reference, referenceClient) = try Self.sidecar()
+        try referenceClient.waitUntilReady()
+        let expected = try await Self.stream(reference.port, body).ids
+        reference.stop()
+        let first = try Self.peer(layers: "0:2"), middle = try Self.peer(layers: "2:4"), last = try Self.peer(layers: "4:6")
+        defer { first.stop(); middle.stop(); last.stop() }
+        let (sidecar, client) = try Self.sidecar(peers: [first, middle, last], ["--peer-step-timeout", "30"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let stalled = Locked(false)
+        for attempt in 0 ..< 5 where !stalled.withLock({ $0 }) {
+            var request = body
+            request["request_id"] = .string("stall-\(attempt)")
+            let got = try await Self.stream(sidecar.port, request) { count in
+                guard count == 5 else { return }
+                middle.pause()
+                guard try client.json("GET", "/requests/stall-\(attempt)").1["state"] == .string("running") else {
+                    middle.resume()
+                    return
+                }
+                stalled.withLock { $0 = true }
+                // The stall is noticed (the path is reset: the middle peer cannot finish a handshake while
+                // stopped), then the peer comes back.
+                #expect(waitUntil(timeout: 30) {
+                    guard case let .array(list)? = (try? client.json("GET", "/peers"))?.1["peers"] else { return false }
+                    return list.contains { $0["state"] != .string("ready") }
+                })
+                middle.resume()
+            }
+            #expect(got.ids == expected)
+            #expect(got.indices == Array(0 ..< 120))
+        }
+        #expect(stalled.withLock { $0 }, "the middle peer never stalled mid-stream in 5 attempts")
     }
 
     @Test func halfPrecisionHiddenStatesTravelBetweenPeers() async throws {

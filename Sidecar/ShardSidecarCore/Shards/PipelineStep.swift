@@ -1,11 +1,17 @@
 import Foundation
 import ShardEngine
 import ShardNetworking
+import ShardProtocol
 import ShardTokenizers
 
 /// One step of some sequences in flight through the pipeline's ranges, driven by the shards' completions: when
 /// every replica of a range has answered, the next range starts, on the thread of the last answer (a peer's
 /// service thread, or the caller's for in-process shards). No thread waits for a step.
+///
+/// When every stage is a peer, the step is routed instead: the sequences are grouped by the peers that hold them
+/// (their path), and each group goes to its first peer as one frame listing the later ones; each peer passes its
+/// hidden states straight to the next, and the last answers the sidecar with the sampled ids. The sidecar sends ids
+/// in and gets ids out; every peer of the path watches the step, so a link that fails fails it.
 final class PipelineStep: @unchecked Sendable {
     private let pipeline: ShardPipeline
     private let groups: [[any ShardRunner]]
@@ -36,7 +42,93 @@ final class PipelineStep: @unchecked Sendable {
         sampled = [TokenID?](repeating: nil, count: work.count)
     }
 
-    func start() { startRange() }
+    func start() {
+        if let peers = pipeline.routableGroups(groups) { startRouted(peers) } else { startRange() }
+    }
+
+    /// Sends one routed frame per path; each completes with the last peer's answer or the first failure.
+    private func startRouted(_ peers: [[RemotePeerRunner]]) {
+        let paths = lock.withLock { () -> [(path: [Int], members: [Int])] in
+            var chosen: [[Int]] = []
+            for group in groups {
+                var failed: [PipelineFailure] = []
+                chosen.append(pipeline.assign(work, group: group, alive: &alive, failures: &failed))
+                failures += failed
+            }
+            var byPath: [[Int]: [Int]] = [:]
+            var order: [[Int]] = []
+            for item in work.indices where alive[item] {
+                let path = chosen.map { $0[item] }
+                if byPath[path] == nil { order.append(path) }
+                byPath[path, default: []].append(item)
+            }
+            outstanding = order.count
+            return order.map { ($0, byPath[$0]!) }
+        }
+        guard !paths.isEmpty else {
+            finish()
+            return
+        }
+        for (path, members) in paths {
+            let runners = path.enumerated().map { peers[$0.offset][$0.element] }
+            let slices = members.map {
+                SequenceSlice(sequence: SequenceID(work[$0].sequence), startPosition: work[$0].startPosition,
+                              count: work[$0].tokens.count)
+            }
+            let share = ShardWork(batch: StageBatch(slices: slices, input: .tokens(members.flatMap { work[$0].tokens })),
+                                  sampling: members.map { work[$0].sampling })
+            let hops = runners.dropFirst().compactMap(\.routeHop)
+            var routed = PeerFrame(forward: share, step: PeerStepIDs.next())
+            routed.route = PeerFrame.Route(link: 0, hops: hops)
+            let frame = routed
+            let once = Locked(false)
+            let complete: ShardCompletion = { [self] result in
+                guard once.withLock({ done in defer { done = true }; return !done }) else { return }
+                for runner in runners { runner.forget(frame.step) }
+                if case let .failure(error) = result, !isLinkLoss(result) {
+                    // Its frames may still be on their way somewhere on the path: reset every link of the path.
+                    if error.message == RemotePeerRunner.routedTimeout {
+                        for runner in runners { runner.resetLink(because: "a routed step timed out") }
+                    }
+                    pipeline.pauseRouting()
+                }
+                receivedRouted(result, members: members, work: share, last: runners.last!)
+            }
+            let registered = hops.count == runners.count - 1 && runners.indices.allSatisfy {
+                runners[$0].expect(frame, answers: $0 == runners.count - 1, completion: complete)
+            }
+            if !registered || !runners[0].sendRouted(frame) {
+                complete(.failure(ShardError(shard: runners[0].status.name, message: "a peer of the path is not connected")))
+            }
+        }
+    }
+
+    /// Whether a routed step failed because a peer's link went down (that peer is then known).
+    private func isLinkLoss(_ result: Result<ShardResult, ShardError>) -> Bool {
+        guard case let .failure(error) = result else { return false }
+        return error.message == "link lost" || error.message.hasPrefix("a peer of the path")
+    }
+
+    /// A routed path answered (or failed).
+    private func receivedRouted(_ result: Result<ShardResult, ShardError>, members: [Int], work share: ShardWork,
+                                last: RemotePeerRunner) {
+        let complete = lock.withLock { () -> Bool in
+            do throws(PipelineFailure) {
+                let value: ShardResult
+                do throws(ShardError) { value = try result.get() } catch { throw PipelineFailure(error: error) }
+                try pipeline.check(value, against: share, from: last)
+                if case let .sampled(tokens) = value {
+                    for (offset, index) in members.enumerated() { sampled[index] = tokens[offset] }
+                }
+            } catch {
+                failures.append(error)
+                for index in members { alive[index] = false }
+            }
+            outstanding -= 1
+            return outstanding == 0
+        }
+        if complete { finish() }
+    }
 
     /// Sends this range's shares to its replicas, or finishes when no range (or no live item) is left.
     private func startRange() {

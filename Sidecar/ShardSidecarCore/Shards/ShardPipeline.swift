@@ -34,6 +34,12 @@ final class ShardPipeline: @unchecked Sendable {
 
     /// A serial queue per in-process shard, when some shards are peers.
     private let localQueues: [ObjectIdentifier: DispatchQueue]
+    /// Whether peers pass hidden states straight to the next stage's peer (see ``PipelineStep``); set before
+    /// the first step.
+    nonisolated(unsafe) var forwarding = true
+    /// Until when (uptime nanoseconds) steps go through this process instead, after a routed step failed, so
+    /// that a failing peer is found; guarded by `lock`.
+    private var routingPausedUntil: UInt64 = 0
 
     init(runners: [any ShardRunner], blockCount: Int) {
         self.runners = runners
@@ -118,6 +124,24 @@ final class ShardPipeline: @unchecked Sendable {
             throw PipelineFailure(error: ShardError(shard: "pipeline", message: "some layers have no ready shard"))
         }
         PipelineStep(pipeline: self, groups: groups, work: work, completion: completion).start()
+    }
+
+    /// The peers of each range, when a step may be routed peer to peer: forwarding on and not paused, more than
+    /// one range, and every ready shard a peer that forwards.
+    func routableGroups(_ groups: [[any ShardRunner]]) -> [[RemotePeerRunner]]? {
+        guard forwarding, groups.count > 1,
+              lock.withLock({ DispatchTime.now().uptimeNanoseconds >= routingPausedUntil }) else { return nil }
+        let peers = groups.map { $0.compactMap { $0 as? RemotePeerRunner } }
+        guard zip(peers, groups).allSatisfy({ $0.count == $1.count }),
+              peers.allSatisfy({ $0.allSatisfy { $0.routeHop != nil } }) else { return nil }
+        return peers
+    }
+
+    /// A routed step failed or stalled somewhere on its path: steps go through this process for a while, where
+    /// each peer's answer is awaited on its own link, so the one at fault is found (and its sequences move).
+    func pauseRouting() {
+        lock.withLock { routingPausedUntil = DispatchTime.now().uptimeNanoseconds + 30_000_000_000 }
+        Log.warning("a routed step failed; steps pass through the sidecar for 30 s")
     }
 
     /// Runs one step and waits for its outcome (for in-process callers and tests).
