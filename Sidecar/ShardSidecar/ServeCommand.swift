@@ -17,6 +17,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "SentencePiece tokenizer model (default: the fixture's, or the GGUF vocabulary).") var tokenizer: String?
     @Option(help: "In-process shards the layers are split over (0 when peers serve every layer).") var localShards = 2
     @Option(name: .customLong("peer"), help: "A peer shard, ws://HOST:PORT/peer (repeatable).") var peers: [String] = []
+    @Option(name: .customLong("engine"),
+            help: "An OpenAI-compatible server holding the whole model, http://HOST:PORT (llama-server, vLLM, Ollama; repeatable).")
+    var engines: [String] = []
+    @Option(help: "Bearer key sent to the --engine servers.") var engineApiKey: String?
     @Option(help: "Seconds polling clients get at shutdown (SIGTERM) to collect their requests' final events.")
     var shutdownDrain: Double = 5
     @Option(help: "API key required on every route but /health (Bearer or X-API-Key).") var apiKey: String?
@@ -45,8 +49,11 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
-        guard localShards >= 0, localShards > 0 || !peers.isEmpty else {
-            throw ValidationError("--local-shards must be >= 1 unless --peer shards serve the layers")
+        guard localShards >= 0, localShards > 0 || !peers.isEmpty || !engines.isEmpty else {
+            throw ValidationError("--local-shards must be >= 1 unless --peer shards or --engine servers serve the layers")
+        }
+        for engine in engines where !(engine.hasPrefix("http://") || engine.hasPrefix("https://")) {
+            throw ValidationError("--engine \(engine) must be an http:// URL")
         }
         guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
               maxBatch >= 1, maxStepTokens >= 1, maxStepTokens <= 1 << 20, finishedTtl > 0, shardOutageTimeout > 0,
@@ -80,6 +87,8 @@ struct ServeCommand: ParsableCommand {
         configuration.port = port
         configuration.localShards = localShards
         configuration.peers = peers
+        configuration.engines = engines.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        configuration.engineAPIKey = engineApiKey
         configuration.apiKey = apiKey
         configuration.peerSecret = peerSecret
         configuration.peerForwarding = peerForwarding

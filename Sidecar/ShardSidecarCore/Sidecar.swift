@@ -13,6 +13,7 @@ public final class Sidecar: @unchecked Sendable {
     let scheduler: Scheduler
     let api: SidecarAPI
     private let remotePeers: [RemotePeerRunner]
+    private let engines: [EngineRunner]
     private var server: HTTPWebSocketServer?
     private var sweeper: DispatchSourceTimer?
 
@@ -42,6 +43,12 @@ public final class Sidecar: @unchecked Sendable {
                              onReady: wake)
         }
         runners += remotePeers as [any ShardRunner]
+        engines = configuration.engines.map { url in
+            EngineRunner(configuration: .init(url: url, apiKey: configuration.engineAPIKey, connections: 16),
+                         blockCount: blockCount, tokenizer: bundle.tokenizer,
+                         endOfGeneration: bundle.tokenizer.endOfGenerationIDs, onReady: wake)
+        }
+        runners += engines as [any ShardRunner]
         pipeline = ShardPipeline(runners: runners, blockCount: blockCount)
         pipeline.forwarding = configuration.peerForwarding
         scheduler = Scheduler(registry: registry, pipeline: pipeline, configuration: configuration.scheduler,
@@ -57,6 +64,7 @@ public final class Sidecar: @unchecked Sendable {
     public func start() throws -> Int {
         scheduler.start()
         remotePeers.forEach { $0.start() }
+        engines.forEach { $0.start() }
         var serverConfiguration = HTTPWebSocketServer.Configuration()
         serverConfiguration.host = configuration.host
         serverConfiguration.port = configuration.port
@@ -91,6 +99,7 @@ public final class Sidecar: @unchecked Sendable {
             Log.warning("shutdown: \(registry.undeliveredCount) final events were not collected in time")
         }
         remotePeers.forEach { $0.shutdown() }
+        engines.forEach { $0.shutdown() }
         server?.shutdown()
     }
 }

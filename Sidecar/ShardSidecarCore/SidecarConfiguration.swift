@@ -16,6 +16,11 @@ public struct SidecarConfiguration: Sendable {
     public var localShards = 2
     /// Peer shard URLs (`ws://HOST:PORT/peer`).
     public var peers: [String] = []
+    /// Existing inference servers (`http://host:port`: llama-server, vLLM, Ollama) that each serve the whole
+    /// model; used in turn, a failing one skipped.
+    public var engines: [String] = []
+    /// Bearer key sent to the engines.
+    public var engineAPIKey: String?
     /// Precision of the hidden states peers send; `nil` picks per peer: f32 for a peer on this machine (loopback,
     /// bit-exact with one process), f16 for a peer elsewhere (half the bytes on the network).
     public var linkHiddenType: PeerFrame.DType?
