@@ -372,6 +372,11 @@ def cleanup(log_fn=log):
         topology.cleanup_stale(log_fn)
 
 
+def _terminated(number, frame):
+    print(f"\nsignal {number}: stopping every process and removing the namespaces", file=sys.stderr, flush=True)
+    sys.exit(128 + number)
+
+
 def main():
     parser = argparse.ArgumentParser(description="shard-sidecar cluster benchmark")
     parser.add_argument("--sidecar", default=os.environ.get("BENCH_SIDECAR", ".build/release/shard-sidecar"))
@@ -389,9 +394,11 @@ def main():
         return 0
     if args.models is None:
         args.models = os.environ.get("BENCH_MODELS") or (config.QUICK_MODELS if args.quick else config.DEFAULT_MODELS)
-    # SIGTERM (and SIGHUP) end the run through the same `finally` as Ctrl-C.
+    # SIGTERM (and SIGHUP) end the run through the same `finally` as Ctrl-C; SIGINT is handled even when this
+    # process was started with it ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda number, frame: sys.exit(128 + number))
+        signal.signal(sig, _terminated)
 
     bench = Bench(args)
     loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
