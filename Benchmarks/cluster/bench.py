@@ -419,7 +419,8 @@ def main():
         topo.teardown()
     results = {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": machine_description(), "loadavg": loadavg, "binary": args.sidecar,
+        "machine": machine_description(), "loadavg": loadavg,
+        "loadavg_after": " ".join(Path("/proc/loadavg").read_text().split()[:3]), "binary": args.sidecar,
         "topology": topo.name + (f" ({topo_note})" if topo_note else ""), "quick": args.quick,
         "stream_tokens": bench.stream_tokens, "batch1_tokens": bench.batch1_tokens,
         "batch1_repeats": bench.batch1_repeats, "models": models, "fixture": fixture,
