@@ -176,6 +176,9 @@ async def _llama_stream(connection, host, request, stream):
                 continue
             final = json.loads(event[6:])
             stream.finish = final.get("stop_type", "stop")
+            # a token held back at the end (an unfinished UTF-8 character) is only counted by the final event
+            count = final.get("tokens_predicted", len(stream.arrivals))
+            stream.arrivals.extend([now] * (count - len(stream.arrivals)))
             writer.close()
             return
     stream.error = stream.error or "connection closed before the final event"
