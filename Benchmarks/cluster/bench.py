@@ -269,8 +269,7 @@ class Bench:
     def scaling(self, model, sweep):
         """Aggregate tok/s at SCALING_STREAMS: 1 peer on 1 core vs 2 peers on 2 cores, per added latency."""
         streams = config.SCALING_STREAMS
-        at = {c["key"]: next((lv["agg_tok_s"] for lv in c["levels"] if lv["streams"] == streams), None)
-              for c in sweep}
+        at = {c["key"]: next((lv for lv in c["levels"] if lv["streams"] == streams), None) for c in sweep}
         rows = []
         settings = [(latency, latency > 0) for latency in self.latencies]
         if not self.quick:
@@ -284,12 +283,14 @@ class Bench:
                     with Deployment(self, model, cfg) as deployment:
                         deployment.wave(4, 8, self.tag())   # warm-up
                         summary = report.summarize_wave(deployment.wave(streams, self.stream_tokens, self.tag()))
-                        measured.append(summary["agg_tok_s"])
+                        measured.append(summary)
                         log(f"    {cfg.label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
                             f"ITL p50 {report.fmt(summary['itl_p50_ms'])} ms"
                             + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
                 one, two = measured
-            rows.append({"latency_ms": latency, "relay": relay, "one": one, "two": two})
+            # ITL p50 at 16 streams is the time of one step: how much each added ms of link latency costs
+            rows.append({"latency_ms": latency, "relay": relay, "one": one["agg_tok_s"], "two": two["agg_tok_s"],
+                         "one_itl_ms": one["itl_p50_ms"], "two_itl_ms": two["itl_p50_ms"]})
         return rows
 
     def model_goals(self, model, result):

@@ -116,8 +116,8 @@ def text_table(headers, rows):
 BATCH1_HEADERS = ["configuration", "pinning", "decode tok/s", "TTFT ms", "vs engine", "notes"]
 SWEEP_HEADERS = ["configuration", "streams", "agg tok/s", "TTFT p50 ms", "ITL p50 ms", "ITL p99 ms",
                  "client CPU", "notes"]
-SCALING_HEADERS = ["added latency (one-way, per link)", "1 peer, 1 core: agg tok/s", "2 peers, 2 cores: agg tok/s",
-                   "2 peers / 1 peer"]
+SCALING_HEADERS = ["added latency (one-way, per link)", "1 peer, 1 core: agg tok/s", "ITL p50 ms",
+                   "2 peers, 2 cores: agg tok/s", "ITL p50 ms", "2 peers / 1 peer"]
 
 
 def batch1_rows(batch1):
@@ -139,8 +139,9 @@ def sweep_rows(sweep):
 
 
 def scaling_rows(scaling):
-    return [[f"{row['latency_ms']:g} ms" + (" (relay)" if row["relay"] else " (direct)"), row["one"], row["two"],
-             fmt(ratio(row["two"], row["one"]), 2) + "x"] for row in scaling]
+    return [[f"{row['latency_ms']:g} ms" + (" (relay)" if row["relay"] else " (direct)"), row["one"],
+             row.get("one_itl_ms"), row["two"], row.get("two_itl_ms"), fmt(ratio(row["two"], row["one"]), 2) + "x"]
+            for row in scaling]
 
 
 # ---- the plot ---------------------------------------------------------------------------------------------------------
