@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -133,9 +134,32 @@ class Deployment:
             coroutine = loadgen.llama_wave(host, port, streams, tokens, self.model.prompts)
         else:
             coroutine = loadgen.sidecar_wave(host, port, streams, tokens, self.model.prompts, tag=tag)
+        meter = OtherLoad(self.group)
         wave = asyncio.run(coroutine)
+        wave.other_load = meter.cores()
         self.group.check_alive()
         return wave
+
+
+class OtherLoad:
+    """CPU used meanwhile by processes that are not the benchmark's (another build on the machine): the machine's
+    busy time minus that of the benchmark's processes, its children and the harness itself, in cores."""
+
+    def __init__(self, group=None):
+        self.group = group
+        self.start = self._sample()
+
+    def _sample(self):
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        ours = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+        if self.group is not None:
+            ours += self.group.cpu_seconds()
+        return time.monotonic(), procs.machine_busy_seconds(), ours
+
+    def cores(self):
+        (t0, busy0, ours0), (t1, busy1, ours1) = self.start, self._sample()
+        return max(0.0, (busy1 - busy0) - (ours1 - ours0)) / max(t1 - t0, 1e-9)
 
 
 # ---- the benchmark --------------------------------------------------------------------------------------------------
@@ -176,7 +200,9 @@ class Bench:
         """(decode tok/s, prefill ms, problem) of one `shard-sidecar complete --shards 1` run."""
         tokens = tokens or self.batch1_tokens
         argv = self.sidecar.complete(model, model.prompts[0], tokens, shards=1, core=core)
+        meter = OtherLoad()
         result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        self.last_other_load = meter.cores()
         match = self.COMPLETE_TIMING.search(result.stderr)
         if result.returncode != 0 or not match:
             raise procs.StartError(f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}")
@@ -188,9 +214,12 @@ class Bench:
         """Median decode tok/s and prefill time (ms) of `complete --shards 1` over the repeats (after one
         warm-up run)."""
         self.complete_once(model, core)
-        runs = [self.complete_once(model, core) for _ in range(self.batch1_repeats)]
+        runs, loads = [], []
+        for _ in range(self.batch1_repeats):
+            runs.append(self.complete_once(model, core))
+            loads.append(self.last_other_load)
         return {"decode_tok_s": report.median([r[0] for r in runs]), "ttft_ms": report.median([r[1] for r in runs]),
-                "errors": sorted({r[2] for r in runs if r[2]})}
+                "errors": sorted({r[2] for r in runs if r[2]}), "other_load": max(loads)}
 
     # -- one configuration -------------------------------------------------------------------------------------------
     def batch1(self, deployment):
@@ -207,14 +236,15 @@ class Bench:
             levels.append(summary)
             log(f"    {deployment.cfg.label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
                 f"TTFT p50 {report.fmt(summary['ttft_p50_ms'])} ms  ITL p50 {report.fmt(summary['itl_p50_ms'])} "
-                f"p99 {report.fmt(summary['itl_p99_ms'])} ms  client CPU {summary['client_cpu'] * 100:.0f}%"
+                f"p99 {report.fmt(summary['itl_p99_ms'])} ms  client CPU {summary['client_cpu'] * 100:.0f}%  "
+                f"other load {report.fmt(summary['other_load'], 2)}"
                 + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
         return levels
 
     def batch1_row(self, cfg, summary):
         row = {"key": cfg.key, "label": cfg.label, "pinning": cfg.pinning, **summary}
         log(f"    batch-1 {cfg.label:36s} [{cfg.pinning}]: {report.fmt(summary['decode_tok_s'])} tok/s, "
-            f"TTFT {report.fmt(summary['ttft_ms'])} ms"
+            f"TTFT {report.fmt(summary['ttft_ms'])} ms, other load {report.fmt(summary.get('other_load'), 2)}"
             + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary.get("errors") else ""))
         return row
 
@@ -231,7 +261,8 @@ class Bench:
                 levels.append(summary)
                 log(f"    {LLAMA.label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
                     f"TTFT p50 {report.fmt(summary['ttft_p50_ms'])} ms  ITL p50 "
-                    f"{report.fmt(summary['itl_p50_ms'])} p99 {report.fmt(summary['itl_p99_ms'])} ms"
+                    f"{report.fmt(summary['itl_p50_ms'])} p99 {report.fmt(summary['itl_p99_ms'])} ms  "
+                    f"other load {report.fmt(summary['other_load'], 2)}"
                     + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
         return levels, batch1
 
@@ -285,12 +316,14 @@ class Bench:
                         summary = report.summarize_wave(deployment.wave(streams, self.stream_tokens, self.tag()))
                         measured.append(summary)
                         log(f"    {cfg.label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
-                            f"ITL p50 {report.fmt(summary['itl_p50_ms'])} ms"
+                            f"ITL p50 {report.fmt(summary['itl_p50_ms'])} ms  "
+                            f"other load {report.fmt(summary['other_load'], 2)}"
                             + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
                 one, two = measured
             # ITL p50 at 16 streams is the time of one step: how much each added ms of link latency costs
             rows.append({"latency_ms": latency, "relay": relay, "one": one["agg_tok_s"], "two": two["agg_tok_s"],
-                         "one_itl_ms": one["itl_p50_ms"], "two_itl_ms": two["itl_p50_ms"]})
+                         "one_itl_ms": one["itl_p50_ms"], "two_itl_ms": two["itl_p50_ms"],
+                         "other_load": max(one.get("other_load") or 0, two.get("other_load") or 0)})
         return rows
 
     def model_goals(self, model, result):
@@ -323,7 +356,7 @@ class Bench:
         alternating the two FIXTURE_REPEATS times so that drift of the machine affects both alike."""
         model = config.FIXTURE
         log(f"\n== {model.label}: {model.path}")
-        complete, sidecar, problems = [], [], set()
+        complete, sidecar, problems, loads = [], [], set(), []
         with Deployment(self, model, inproc(1)) as deployment:
             tokens = config.FIXTURE_TOKENS
             self.complete_once(model, tokens=tokens)
@@ -332,12 +365,15 @@ class Bench:
                 rate, _, problem = self.complete_once(model, tokens=tokens)
                 complete.append(rate)
                 problems.add(problem)
+                loads.append(self.last_other_load)
                 wave = deployment.wave(1, tokens, self.tag())
+                loads.append(wave.other_load)
                 sidecar.append(report.decode_rate(wave.streams[0].arrivals))
                 problems.update(wave.errors)
         problems.discard("")
         result = {"complete": report.median(complete), "sidecar": report.median([r for r in sidecar if r]),
-                  "runs": config.FIXTURE_REPEATS, "tokens": config.FIXTURE_TOKENS, "errors": sorted(problems)}
+                  "runs": config.FIXTURE_REPEATS, "tokens": config.FIXTURE_TOKENS, "errors": sorted(problems),
+                  "other_load": max(loads)}
         log(f"    complete --shards 1: {report.fmt(result['complete'])} tok/s; sidecar --local-shards 1: "
             f"{report.fmt(result['sidecar'])} tok/s (medians of {config.FIXTURE_REPEATS} alternating runs)"
             + (f"  ERRORS: {'; '.join(result['errors'])}" if result["errors"] else ""))
@@ -428,6 +464,7 @@ def main():
         "goal_lines": bench.goal_lines, "llama_note": "" if args.llama_server else
         f"unavailable: {args.llama_note or 'not given'}", "seconds": time.monotonic() - started,
     }
+    results["disturbed"] = report.disturbed(results)
     (bench.out_dir / "results.json").write_text(json.dumps(results, indent=1, default=str))
     doc = Path(args.doc) if args.doc else (bench.out_dir / "performance.md" if args.quick
                                            else config.REPO / "docs/performance.md")
@@ -439,6 +476,8 @@ def main():
     log("\n== ratios")
     for line in bench.goal_lines:
         log("  " + line)
+    if results["disturbed"]:
+        log("\nwarning: " + report.disturbed_text(results["disturbed"]))
     for model in models:
         if model.get("batch1"):
             log(f"\n{model['label']}: batch-1")

@@ -42,6 +42,7 @@ class Wave:
     start: float
     end: float
     client_cpu_s: float
+    other_load: float = None   # cores' worth of CPU used during the wave by processes not of the benchmark
 
     @property
     def wall(self):

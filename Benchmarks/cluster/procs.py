@@ -23,6 +23,25 @@ class StartError(RuntimeError):
     pass
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU time of `pid` (all its threads) so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy_seconds():
+    """CPU time all cores spent running anything (user, nice, system, irq, softirq) since boot."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS
+
+
 def _start_time(pid):
     """The kernel's start time of `pid` (to tell a recorded process from a later one with the same pid)."""
     try:
@@ -159,6 +178,9 @@ class ProcessGroup:
         if listening_timeout is not None:
             process.wait_listening(listening_timeout)
         return process
+
+    def cpu_seconds(self):
+        return sum(process_cpu_seconds(p.popen.pid) for p in self.processes)
 
     def check_alive(self):
         for process in self.processes:

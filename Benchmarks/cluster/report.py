@@ -49,6 +49,7 @@ def summarize_wave(wave):
         "itl_p50_ms": _ms(median(gaps)),
         "itl_p99_ms": _ms(percentile(gaps, 99)),
         "client_cpu": wave.client_cpu_s / wall,
+        "other_load": wave.other_load,
         "errors": wave.errors,
     }
 
@@ -66,8 +67,9 @@ def summarize_batch1(waves):
     rates = [decode_rate(w.streams[0].arrivals) for w in waves]
     ttfts = [w.streams[0].arrivals[0] - w.streams[0].sent for w in waves if w.streams[0].arrivals]
     errors = [e for w in waves for e in w.errors]
+    loads = [w.other_load for w in waves if w.other_load is not None]
     return {"decode_tok_s": median([r for r in rates if r]), "ttft_ms": _ms(median(ttfts)), "runs": len(waves),
-            "errors": errors}
+            "errors": errors, "other_load": max(loads) if loads else None}
 
 
 def _ms(seconds):
@@ -86,6 +88,36 @@ def goal_line(label, value, goal, unit="x"):
         return f"{label}: n/a (goal >= {goal}{unit})"
     verdict = "MET" if value >= goal else "NOT MET"
     return f"{label}: {value:.2f}{unit} (goal >= {goal}{unit}) {verdict}"
+
+
+# Other processes using more than this many cores' worth of CPU during a measurement disturbed it.
+DISTURBED_LOAD = 0.2
+
+
+def disturbed(results, threshold=DISTURBED_LOAD):
+    """The measurements during which processes not of the benchmark used more than `threshold` cores."""
+    found = []
+    for model in results["models"]:
+        for row in model.get("batch1", []):
+            if (row.get("other_load") or 0) > threshold:
+                found.append(f"{model['label']} batch-1 {row['label']} ({row['other_load']:.2f})")
+        for config in model.get("sweep", []):
+            for level in config["levels"]:
+                if (level.get("other_load") or 0) > threshold:
+                    found.append(f"{model['label']} {config['label']} @{level['streams']} "
+                                 f"({level['other_load']:.2f})")
+        for row in model.get("scaling", []):
+            if (row.get("other_load") or 0) > threshold:
+                found.append(f"{model['label']} scaling +{row['latency_ms']:g} ms ({row['other_load']:.2f})")
+    fixture = results.get("fixture") or {}
+    if (fixture.get("other_load") or 0) > threshold:
+        found.append(f"fixture ({fixture['other_load']:.2f})")
+    return found
+
+
+def disturbed_text(found):
+    return (f"{len(found)} measurement(s) ran while other processes used more than {DISTURBED_LOAD} of a core "
+            f"(their figures are disturbed; rerun on a quiet machine): " + "; ".join(found))
 
 
 # ---- formatting -----------------------------------------------------------------------------------------------------
@@ -113,18 +145,18 @@ def text_table(headers, rows):
     return "\n".join(out)
 
 
-BATCH1_HEADERS = ["configuration", "pinning", "decode tok/s", "TTFT ms", "vs engine", "notes"]
+BATCH1_HEADERS = ["configuration", "pinning", "decode tok/s", "TTFT ms", "vs engine", "other load", "notes"]
 SWEEP_HEADERS = ["configuration", "streams", "agg tok/s", "TTFT p50 ms", "ITL p50 ms", "ITL p99 ms",
-                 "client CPU", "notes"]
+                 "client CPU", "other load", "notes"]
 SCALING_HEADERS = ["added latency (one-way, per link)", "1 peer, 1 core: agg tok/s", "ITL p50 ms",
-                   "2 peers, 2 cores: agg tok/s", "ITL p50 ms", "2 peers / 1 peer"]
+                   "2 peers, 2 cores: agg tok/s", "ITL p50 ms", "2 peers / 1 peer", "other load"]
 
 
 def batch1_rows(batch1):
     engine = next((r["decode_tok_s"] for r in batch1 if r["key"] == "engine"), None)
     return [[r["label"], r["pinning"], r["decode_tok_s"], r["ttft_ms"],
              fmt(ratio(r["decode_tok_s"], engine), 2) + "x" if engine and r["decode_tok_s"] else "-",
-             "; ".join(r.get("errors") or [])[:120]]
+             fmt(r.get("other_load"), 2), "; ".join(r.get("errors") or [])[:120]]
             for r in batch1]
 
 
@@ -134,13 +166,15 @@ def sweep_rows(sweep):
         for level in config["levels"]:
             notes = "; ".join(level["errors"])[:120]
             rows.append([config["label"], str(level["streams"]), level["agg_tok_s"], level["ttft_p50_ms"],
-                         level["itl_p50_ms"], level["itl_p99_ms"], f"{level['client_cpu'] * 100:.0f}%", notes])
+                         level["itl_p50_ms"], level["itl_p99_ms"], f"{level['client_cpu'] * 100:.0f}%",
+                         fmt(level.get("other_load"), 2), notes])
     return rows
 
 
 def scaling_rows(scaling):
     return [[f"{row['latency_ms']:g} ms" + (" (relay)" if row["relay"] else " (direct)"), row["one"],
-             row.get("one_itl_ms"), row["two"], row.get("two_itl_ms"), fmt(ratio(row["two"], row["one"]), 2) + "x"]
+             row.get("one_itl_ms"), row["two"], row.get("two_itl_ms"), fmt(ratio(row["two"], row["one"]), 2) + "x",
+             fmt(row.get("other_load"), 2)]
             for row in scaling]
 
 
@@ -193,6 +227,10 @@ def render(results, plot_name):
               if results["quick"] else ""),
            ""]
     out += ["### Ratios (measured in this run)", "", "```"] + results["goal_lines"] + ["```", ""]
+    if results.get("disturbed"):
+        out += ["**Warning:** " + disturbed_text(results["disturbed"]), ""]
+    out += ["\"other load\": CPU used during the measurement by processes that are not the benchmark's, in cores "
+            "(the machine's busy time minus the benchmark's processes and the load generator).", ""]
     for model in results["models"]:
         out += [f"### {model['label']}", ""]
         if model.get("skipped"):
@@ -211,7 +249,7 @@ def render(results, plot_name):
         f = results["fixture"]
         out += ["### Fixture model (kjv-tiny Q8_0)", "",
                 f"Batch-1 decode, {f['tokens']} tokens, medians of {f['runs']} alternating runs, "
-                "both unpinned:", "",
+                f"both unpinned (other load at most {fmt(f.get('other_load'), 2)}):", "",
                 markdown_table(["measurement", "decode tok/s"],
                                [["`shard-sidecar complete --shards 1`", f["complete"]],
                                 ["sidecar `--local-shards 1`, one /ws/generate stream", f["sidecar"]]]), ""]

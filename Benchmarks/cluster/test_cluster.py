@@ -66,6 +66,23 @@ class StatisticsTests(unittest.TestCase):
             self.assertIn("hand-written tail", text)
 
 
+class DisturbanceTests(unittest.TestCase):
+    def test_measurements_with_other_load_are_listed(self):
+        results = {"models": [{"label": "m", "batch1": [{"label": "engine", "other_load": 0.5}],
+                               "sweep": [{"label": "1 peer", "levels": [{"streams": 16, "other_load": 0.01},
+                                                                        {"streams": 64, "other_load": 0.9}]}],
+                               "scaling": [{"latency_ms": 5, "other_load": 0.0}]}],
+                   "fixture": {"other_load": 0.3}}
+        self.assertEqual(report.disturbed(results), ["m batch-1 engine (0.50)", "m 1 peer @64 (0.90)", "fixture (0.30)"])
+
+    def test_cpu_counters_read(self):
+        import os
+        import procs
+        self.assertGreater(procs.machine_busy_seconds(), 0)
+        self.assertGreaterEqual(procs.process_cpu_seconds(os.getpid()), 0)
+        self.assertEqual(procs.process_cpu_seconds(2 ** 22 + 12345), 0.0)
+
+
 class ConfigTests(unittest.TestCase):
     def test_even_layer_split(self):
         self.assertEqual(config.layer_ranges(9, 3), [(0, 3), (3, 6), (6, 9)])
