@@ -9,7 +9,7 @@ FIXTURE := Fixtures/kjv-tiny
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps test-deps install-packages models references build release test demo demo-chat serve bench-engine \
-	fuzz soak clean
+	bench-cluster fuzz soak clean
 
 ## deps: install the Debian packages the build links against (only those missing).
 deps:
@@ -83,6 +83,13 @@ serve: release
 ## bench-engine: release-build engine benchmark next to llama.cpp on the same files and thread count.
 bench-engine: release models
 	@bash Benchmarks/run-engine-bench.sh
+
+## bench-cluster: release-build sidecar and peers as separate processes in network namespaces (veth pairs), pinned
+## to cores: batch-1 decode, 1-256 concurrent streams, peer scaling with added link latency, llama.cpp's
+## llama-server as the anchor; writes docs/performance.md (+ .png). BENCH_QUICK=1: a short smoke run (see
+## Benchmarks/run-cluster-bench.sh). The first run builds llama-server into the cache (10-25 minutes).
+bench-cluster: release models
+	@bash Benchmarks/run-cluster-bench.sh
 
 clean:
 	rm -rf .build

@@ -1,0 +1,134 @@
+"""Smoke tests of the cluster benchmark's harness logic; no root, namespaces, models or sidecar needed.
+
+    python3 -m unittest discover -s Benchmarks/cluster -p 'test_*.py'
+"""
+import asyncio
+import sys
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import config  # noqa: E402
+import loadgen  # noqa: E402
+import relay  # noqa: E402
+import report  # noqa: E402
+
+
+class StatisticsTests(unittest.TestCase):
+    def test_percentile_interpolates_like_numpy(self):
+        values = [5, 1, 4, 2, 3]
+        self.assertEqual(report.percentile(values, 50), 3)
+        self.assertEqual(report.percentile(values, 0), 1)
+        self.assertEqual(report.percentile(values, 100), 5)
+        self.assertAlmostEqual(report.percentile(values, 99), 4.96)
+        self.assertAlmostEqual(report.percentile([1, 2, 3, 4], 50), 2.5)
+        self.assertIsNone(report.percentile([], 50))
+        self.assertEqual(report.percentile([7], 99), 7)
+
+    def test_wave_summary(self):
+        streams = [loadgen.Stream(sent=0.0, arrivals=[0.1, 0.2, 0.3]),
+                   loadgen.Stream(sent=0.0, arrivals=[0.2, 0.4, 0.6])]
+        wave = loadgen.Wave(streams, requested_tokens=3, start=0.0, end=0.6, client_cpu_s=0.06)
+        s = report.summarize_wave(wave)
+        self.assertEqual(s["tokens"], 6)
+        self.assertAlmostEqual(s["agg_tok_s"], 10.0)
+        self.assertAlmostEqual(s["ttft_p50_ms"], 150.0)
+        self.assertAlmostEqual(s["itl_p50_ms"], 150.0)   # gaps 0.1, 0.1, 0.2, 0.2
+        self.assertAlmostEqual(s["client_cpu"], 0.1)
+        self.assertEqual(s["errors"], [])
+
+    def test_short_streams_are_reported(self):
+        wave = loadgen.Wave([loadgen.Stream(arrivals=[1.0])], requested_tokens=4, start=0, end=1, client_cpu_s=0)
+        self.assertEqual(wave.errors, ["1 stream(s) ended before 4 tokens"])
+
+    def test_decode_rate_excludes_the_first_token(self):
+        self.assertAlmostEqual(report.decode_rate([1.0, 1.5, 2.0, 2.5]), 3 / 1.5)
+        self.assertIsNone(report.decode_rate([1.0]))
+
+    def test_goal_lines(self):
+        self.assertEqual(report.goal_line("two / one", 1.934, 1.8), "two / one: 1.93x (goal >= 1.8x) MET")
+        self.assertEqual(report.goal_line("x", 0.5, 1.0), "x: 0.50x (goal >= 1.0x) NOT MET")
+        self.assertEqual(report.goal_line("x", None, 1.0), "x: n/a (goal >= 1.0x)")
+
+    def test_document_keeps_the_text_around_the_generated_block(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "perf.md"
+            report.write_document(path, f"{report.GENERATED_BEGIN}\none\n{report.GENERATED_END}\n", "# Title\n")
+            path.write_text(path.read_text() + "\nhand-written tail\n")
+            report.write_document(path, f"{report.GENERATED_BEGIN}\ntwo\n{report.GENERATED_END}\n", "# Title\n")
+            text = path.read_text()
+            self.assertTrue(text.startswith("# Title\n"))
+            self.assertIn("two", text)
+            self.assertNotIn("one", text)
+            self.assertIn("hand-written tail", text)
+
+
+class DisturbanceTests(unittest.TestCase):
+    def test_measurements_with_other_load_are_listed(self):
+        results = {"models": [{"label": "m", "batch1": [{"label": "engine", "other_load": 0.5}],
+                               "sweep": [{"label": "1 peer", "levels": [{"streams": 16, "other_load": 0.01},
+                                                                        {"streams": 64, "other_load": 0.9}]}],
+                               "scaling": [{"latency_ms": 5, "other_load": 0.0}]}],
+                   "fixture": {"other_load": 0.3}}
+        self.assertEqual(report.disturbed(results), ["m batch-1 engine (0.50)", "m 1 peer @64 (0.90)", "fixture (0.30)"])
+
+    def test_cpu_counters_read(self):
+        import os
+        import procs
+        self.assertGreater(procs.machine_busy_seconds(), 0)
+        self.assertGreaterEqual(procs.process_cpu_seconds(os.getpid()), 0)
+        self.assertEqual(procs.process_cpu_seconds(2 ** 22 + 12345), 0.0)
+
+
+class ConfigTests(unittest.TestCase):
+    def test_even_layer_split(self):
+        self.assertEqual(config.layer_ranges(9, 3), [(0, 3), (3, 6), (6, 9)])
+        self.assertEqual(config.layer_ranges(30, 2), [(0, 15), (15, 30)])
+        self.assertEqual(config.layer_ranges(30, 1), [(0, 30)])
+        self.assertEqual(config.layer_ranges(9, 0), [])
+
+    def test_pinning_policy(self):
+        self.assertEqual(config.peer_cores(1), ["0"])
+        self.assertEqual(config.sidecar_core(1), "1")
+        self.assertEqual(config.peer_cores(2), ["0", "1"])
+        self.assertIsNone(config.sidecar_core(2))
+        self.assertEqual(config.taskset("0", ["x"]), ["taskset", "-c", "0", "x"])
+        self.assertEqual(config.taskset(None, ["x"]), ["x"])
+
+
+class RelayTests(unittest.TestCase):
+    def test_relay_delays_each_direction_and_keeps_the_bytes(self):
+        async def scenario():
+            async def echo(reader, writer):
+                while data := await reader.read(1 << 16):
+                    writer.write(data)
+                    await writer.drain()
+                writer.close()
+
+            upstream = await asyncio.start_server(echo, "127.0.0.1", 0)
+            target = upstream.sockets[0].getsockname()[:2]
+            server = await relay.serve(("127.0.0.1", 0), target, delay_ms=20, announce=False)
+            reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+            payload = bytes(range(256)) * 4096   # 1 MiB: several chunks, order must hold
+            start = time.perf_counter()
+            writer.write(b"x")
+            await reader.readexactly(1)
+            round_trip = time.perf_counter() - start
+            writer.write(payload)
+            echoed = await reader.readexactly(len(payload))
+            writer.close()
+            server.close()
+            upstream.close()
+            return round_trip, echoed == payload
+
+        round_trip, same = asyncio.run(scenario())
+        self.assertTrue(same)
+        self.assertGreaterEqual(round_trip, 0.040)   # 20 ms each way
+        self.assertLess(round_trip, 0.5)
+
+
+if __name__ == "__main__":
+    unittest.main()
