@@ -54,6 +54,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private var linksByToken: [UInt64: ConnectionID] = [:]
     /// Frames passed on to a next stage (for `/health`).
     private var forwardedCount = 0
+    /// Forward frames computed and the time spent computing them (for `/health`: the benchmark subtracts it from a
+    /// step's time to get the cost of the hops).
+    private var computedSteps = 0
+    private var computeNanoseconds: UInt64 = 0
     private var server: HTTPWebSocketServer?
     private let forwarder: PeerForwarder
 
@@ -116,7 +120,9 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             ? .object(["status": .string("ok"), "layers": .array([.int(Int64(layers.lowerBound)),
                                                                  .int(Int64(layers.upperBound))]),
                        "sequences": .int(Int64(executor.stage.activeSequences.count)),
-                       "forwarded": .int(Int64(lock.withLock { forwardedCount }))])
+                       "forwarded": .int(Int64(lock.withLock { forwardedCount })),
+                       "steps": .int(Int64(lock.withLock { computedSteps })),
+                       "compute_seconds": .double(Double(lock.withLock { computeNanoseconds }) / 1e9)])
             : ProtocolError(status: 404, code: "not_found", message: "a peer serves /peer and /health").body()
         server.respond(HTTPResponse(status: request.path == "/health" ? 200 : 404,
                                     headers: [("Content-Type", "application/json")], body: body.encoded()),
@@ -239,9 +245,15 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             (try sequences.resolve(wire, on: owner), links[owner]?.precision ?? .f16)
         }
         let hopPrecision: HiddenPrecision? = frame.route?.hops.first.map { $0.dtype == .f32 ? .f32 : .f16 }
+        let started = DispatchTime.now().uptimeNanoseconds
         let result = try executor.execute(try ShardWork(frame: frame, sequences: local),
                                           precision: configuration.hiddenType.map { $0 == .f32 ? .f32 : .f16 }
                                               ?? hopPrecision ?? precision)
+        let elapsed = DispatchTime.now().uptimeNanoseconds - started
+        lock.withLock {
+            computedSteps += 1
+            computeNanoseconds += elapsed
+        }
         return (PeerFrame(result: result, answering: frame), owner)
     }
 
