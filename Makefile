@@ -3,13 +3,13 @@ SHELL := /bin/bash
 SWIFT ?= swift
 DEBIAN_PACKAGES := pkg-config libwebsockets-dev libcurl4-openssl-dev libsentencepiece-dev libopenblas-dev
 # The end-to-end tests also run the Python scaffold client (Debian's python3 with its websockets package);
-# `make models` makes a venv (python3-venv) for the model generators.
-TEST_PACKAGES := python3-websockets python3-venv
+# `make models` makes a venv (python3-venv) for the model generators; `make llama-server` compiles llama.cpp (g++).
+TEST_PACKAGES := python3-websockets python3-venv g++
 FIXTURE := Fixtures/kjv-tiny
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps test-deps install-packages models references build release test demo demo-chat serve bench-engine \
-	bench-cluster fuzz soak clean
+	bench-cluster llama-server fuzz soak clean
 
 ## deps: install the Debian packages the build links against (only those missing).
 deps:
@@ -51,9 +51,14 @@ release: deps
 ## tests). Release build with testing enabled: the real-model tests run the engine, which a debug build makes
 ## ten times slower (C kernels at -O0).
 TEST_FLAGS := -c release -Xswiftc -enable-testing
-test: test-deps models
+test: test-deps models llama-server
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build
+
+## llama-server: llama.cpp's server, built once from the llama-cpp-python sdist into the cache (10-25 minutes the
+## first time; cmake from PyPI): the real engine the `serve --engine` tests put behind the sidecar.
+llama-server:
+	@scripts/build-llama-server.sh >/dev/null
 
 ## fuzz: libFuzzer on every parser (request bodies and WebSocket messages, peer frames, GGUF, serialized
 ## vocabularies) for FUZZ_SECONDS each; findings land in Tests/Fuzz/Findings (see docs/reliability.md).

@@ -67,6 +67,7 @@ let package = Package(
         .target(
             name: "ShardSidecarCore",
             dependencies: ["ShardProtocol", "ShardEngine", "ShardTokenizers", "ShardNetworking", "ShardChat",
+                           "ShardHTTPClient",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Sidecar/ShardSidecarCore"

@@ -16,6 +16,7 @@ import re
 import resource
 import signal
 import subprocess
+import urllib.request
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,7 @@ class Deployment:
         name = f"{model.key}-{cfg.key}" + (f"-np{slots}" if cfg.llama else "")
         self.group = procs.ProcessGroup(bench.log_dir / name, PID_FILE)
         self.address = None
+        self.peer_health = []   # each peer's /health (its compute time and steps)
 
     def __enter__(self):
         try:
@@ -121,6 +123,7 @@ class Deployment:
                 relay = self.group.start(f"relay{i}", topo.wrap(role, config.relay(
                     host, peer_host, peer_port, cfg.latency_ms)))
                 peer_host, peer_port = relay.address
+            self.peer_health.append(f"http://{peer.address[0]}:{peer.address[1]}/health")
             urls.append(config.peer_url(peer_host, peer_port))
         host = topo.host("sc")
         argv = topo.wrap("sc", sidecar.serve(model, host, 0, cfg.local_shards, urls, cfg.sidecar_core))
@@ -139,6 +142,22 @@ class Deployment:
         wave.other_load = meter.cores()
         self.group.check_alive()
         return wave
+
+
+def peer_compute(urls):
+    """(compute seconds, steps) summed over the peers' /health, or None without peers (or on an error)."""
+    if not urls:
+        return None
+    seconds, steps = 0.0, 0
+    try:
+        for url in urls:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                health = json.loads(answer.read())
+            seconds += health["compute_seconds"]
+            steps += health["steps"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return seconds, steps
 
 
 class OtherLoad:
@@ -224,8 +243,19 @@ class Bench:
     # -- one configuration -------------------------------------------------------------------------------------------
     def batch1(self, deployment):
         deployment.wave(1, 8, self.tag())   # warm-up
+        before = peer_compute(deployment.peer_health)
         waves = [deployment.wave(1, self.batch1_tokens, self.tag()) for _ in range(self.batch1_repeats)]
-        return report.summarize_batch1(waves)
+        summary = report.summarize_batch1(waves)
+        after = peer_compute(deployment.peer_health)
+        if before is not None and after is not None and summary["decode_tok_s"]:
+            # Per token: the client's time between tokens minus what the peers spent computing; spread over the
+            # hops (sidecar -> first peer, peer -> peer, last peer -> sidecar).
+            steps = after[1] - before[1]
+            compute_ms = 1000.0 * (after[0] - before[0]) / max(steps / len(deployment.peer_health), 1)
+            overhead = 1000.0 / summary["decode_tok_s"] - compute_ms
+            summary["hop_overhead_ms"] = overhead / (len(deployment.peer_health) + 1)
+            summary["peer_compute_ms"] = compute_ms
+        return summary
 
     def sweep(self, deployment):
         levels = []
@@ -245,6 +275,8 @@ class Bench:
         row = {"key": cfg.key, "label": cfg.label, "pinning": cfg.pinning, **summary}
         log(f"    batch-1 {cfg.label:36s} [{cfg.pinning}]: {report.fmt(summary['decode_tok_s'])} tok/s, "
             f"TTFT {report.fmt(summary['ttft_ms'])} ms, other load {report.fmt(summary.get('other_load'), 2)}"
+            + (f", peers compute {report.fmt(summary['peer_compute_ms'], 2)} ms/token, overhead beyond compute "
+               f"{report.fmt(summary['hop_overhead_ms'], 2)} ms per hop" if "hop_overhead_ms" in summary else "")
             + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary.get("errors") else ""))
         return row
 

@@ -145,7 +145,8 @@ def text_table(headers, rows):
     return "\n".join(out)
 
 
-BATCH1_HEADERS = ["configuration", "pinning", "decode tok/s", "TTFT ms", "vs engine", "other load", "notes"]
+BATCH1_HEADERS = ["configuration", "pinning", "decode tok/s", "TTFT ms", "vs engine", "overhead per hop ms",
+                  "other load", "notes"]
 SWEEP_HEADERS = ["configuration", "streams", "agg tok/s", "TTFT p50 ms", "ITL p50 ms", "ITL p99 ms",
                  "client CPU", "other load", "notes"]
 SCALING_HEADERS = ["added latency (one-way, per link)", "1 peer, 1 core: agg tok/s", "ITL p50 ms",
@@ -156,6 +157,7 @@ def batch1_rows(batch1):
     engine = next((r["decode_tok_s"] for r in batch1 if r["key"] == "engine"), None)
     return [[r["label"], r["pinning"], r["decode_tok_s"], r["ttft_ms"],
              fmt(ratio(r["decode_tok_s"], engine), 2) + "x" if engine and r["decode_tok_s"] else "-",
+             fmt(r.get("hop_overhead_ms"), 2) if r.get("hop_overhead_ms") is not None else "-",
              fmt(r.get("other_load"), 2), "; ".join(r.get("errors") or [])[:120]]
             for r in batch1]
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShardProtocol
 import ShardSidecarCore
 
 /// `shard-sidecar serve` (also what `shard-sidecar` with no arguments runs): the HTTP + WebSocket daemon.
@@ -16,10 +17,19 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "SentencePiece tokenizer model (default: the fixture's, or the GGUF vocabulary).") var tokenizer: String?
     @Option(help: "In-process shards the layers are split over (0 when peers serve every layer).") var localShards = 2
     @Option(name: .customLong("peer"), help: "A peer shard, ws://HOST:PORT/peer (repeatable).") var peers: [String] = []
+    @Option(name: .customLong("engine"),
+            help: "An OpenAI-compatible server holding the whole model, http://HOST:PORT (llama-server, vLLM, Ollama; repeatable).")
+    var engines: [String] = []
+    @Option(help: "Bearer key sent to the --engine servers.") var engineApiKey: String?
     @Option(help: "Seconds polling clients get at shutdown (SIGTERM) to collect their requests' final events.")
     var shutdownDrain: Double = 5
     @Option(help: "API key required on every route but /health (Bearer or X-API-Key).") var apiKey: String?
     @Option(help: "Shared secret peers must prove (HMAC challenge-response).") var peerSecret: String?
+    @Flag(inversion: .prefixedNo,
+          help: "Peers pass hidden states straight to the next stage's peer (when every stage is a peer).")
+    var peerForwarding = true
+    @Option(help: "Hidden states peers send: auto (f32 from peers on this machine, f16 from others), f16 or f32.")
+    var linkDtype = "auto"
     @Option(help: "Requests queued or running at once; past it, 503 with Retry-After.") var queueCapacity = 1024
     @Option(help: "Largest request body in bytes (413 past it).") var maxBodyBytes = 1 << 20
     @Option(help: "Highest max_new_tokens accepted.") var maxNewTokensCap = 4096
@@ -27,6 +37,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Sequences in one batched step.") var maxBatch = 64
     @Option(help: "Most prompt tokens one step carries; longer prompts are prefilled in chunks.")
     var maxStepTokens = 512
+    @Option(help: "Micro-batches in flight at once (pipeline parallelism); 0 picks one per layer range with peers, one with in-process shards only.")
+    var microBatches = 0
     @Option(help: "Seconds a finished request stays readable.") var finishedTtl: Double = 300
     @Option(help: "Seconds a request whose WebSocket dropped keeps running for a client to resume it.")
     var resumeGrace: Double = 30
@@ -37,13 +49,18 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
-        guard localShards >= 0, localShards > 0 || !peers.isEmpty else {
-            throw ValidationError("--local-shards must be >= 1 unless --peer shards serve the layers")
+        guard localShards >= 0, localShards > 0 || !peers.isEmpty || !engines.isEmpty else {
+            throw ValidationError("--local-shards must be >= 1 unless --peer shards or --engine servers serve the layers")
+        }
+        for engine in engines where !(engine.hasPrefix("http://") || engine.hasPrefix("https://")) {
+            throw ValidationError("--engine \(engine) must be an http:// URL")
         }
         guard queueCapacity >= 1, maxBodyBytes >= 1024, maxNewTokensCap >= 1, maxRequestsPerConnection >= 1,
               maxBatch >= 1, maxStepTokens >= 1, maxStepTokens <= 1 << 20, finishedTtl > 0, shardOutageTimeout > 0,
               peerStepTimeout >= 1, peerStepTimeout <= 3600
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
+        guard ["auto", "f16", "f32"].contains(linkDtype) else { throw ValidationError("--link-dtype must be auto, f16 or f32") }
+        guard (0 ... 64).contains(microBatches) else { throw ValidationError("--micro-batches must be in 0...64") }
         // Token counts travel as UInt32 in peer frames.
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
         guard shutdownDrain >= 0, shutdownDrain <= 3600 else {
@@ -70,14 +87,19 @@ struct ServeCommand: ParsableCommand {
         configuration.port = port
         configuration.localShards = localShards
         configuration.peers = peers
+        configuration.engines = engines.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        configuration.engineAPIKey = engineApiKey
         configuration.apiKey = apiKey
         configuration.peerSecret = peerSecret
+        configuration.peerForwarding = peerForwarding
+        configuration.linkHiddenType = ["f16": .f16, "f32": .f32][linkDtype]
         configuration.queueCapacity = queueCapacity
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxNewTokensCap = maxNewTokensCap
         configuration.maxRequestsPerConnection = maxRequestsPerConnection
         configuration.maxBatchSequences = maxBatch
         configuration.maxStepTokens = maxStepTokens
+        configuration.microBatches = microBatches
         configuration.finishedTTL = finishedTtl
         configuration.resumeGrace = resumeGrace
         configuration.shardOutageTimeout = shardOutageTimeout

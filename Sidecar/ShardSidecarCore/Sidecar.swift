@@ -13,6 +13,7 @@ public final class Sidecar: @unchecked Sendable {
     let scheduler: Scheduler
     let api: SidecarAPI
     private let remotePeers: [RemotePeerRunner]
+    private let engines: [EngineRunner]
     private var server: HTTPWebSocketServer?
     private var sweeper: DispatchSourceTimer?
 
@@ -37,10 +38,19 @@ public final class Sidecar: @unchecked Sendable {
         remotePeers = configuration.peers.map { url in
             RemotePeerRunner(configuration: .init(url: url, expectedModelSHA256: bundle.gguf.sha256Hex(),
                                                   secret: configuration.peerSecret,
-                                                  stepTimeout: configuration.peerStepTimeout), onReady: wake)
+                                                  stepTimeout: configuration.peerStepTimeout,
+                                                  hiddenType: configuration.linkHiddenType ?? Self.hiddenType(forPeer: url)),
+                             onReady: wake)
         }
         runners += remotePeers as [any ShardRunner]
+        engines = configuration.engines.map { url in
+            EngineRunner(configuration: .init(url: url, apiKey: configuration.engineAPIKey, connections: 16),
+                         blockCount: blockCount, tokenizer: bundle.tokenizer,
+                         endOfGeneration: bundle.tokenizer.endOfGenerationIDs, onReady: wake)
+        }
+        runners += engines as [any ShardRunner]
         pipeline = ShardPipeline(runners: runners, blockCount: blockCount)
+        pipeline.forwarding = configuration.peerForwarding
         scheduler = Scheduler(registry: registry, pipeline: pipeline, configuration: configuration.scheduler,
                               contextLength: bundle.hyperparameters.contextLength,
                               metrics: metrics)
@@ -54,6 +64,7 @@ public final class Sidecar: @unchecked Sendable {
     public func start() throws -> Int {
         scheduler.start()
         remotePeers.forEach { $0.start() }
+        engines.forEach { $0.start() }
         var serverConfiguration = HTTPWebSocketServer.Configuration()
         serverConfiguration.host = configuration.host
         serverConfiguration.port = configuration.port
@@ -88,7 +99,21 @@ public final class Sidecar: @unchecked Sendable {
             Log.warning("shutdown: \(registry.undeliveredCount) final events were not collected in time")
         }
         remotePeers.forEach { $0.shutdown() }
+        engines.forEach { $0.shutdown() }
         server?.shutdown()
+    }
+}
+
+extension Sidecar {
+    /// The hidden-state precision for a peer at `url` when none is configured: f32 on this machine's loopback
+    /// (bandwidth is free there, and the tokens stay exactly those of one process), f16 across a network.
+    static func hiddenType(forPeer url: String) -> PeerFrame.DType {
+        guard let scheme = url.range(of: "://") else { return .f16 }
+        let authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        let host = authority.hasPrefix("[") ? String(authority.prefix { $0 != "]" }.dropFirst())
+            : String(authority.prefix { $0 != ":" })
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        return loopback ? .f32 : .f16
     }
 }
 

@@ -16,11 +16,22 @@ public struct SidecarConfiguration: Sendable {
     public var localShards = 2
     /// Peer shard URLs (`ws://HOST:PORT/peer`).
     public var peers: [String] = []
+    /// Existing inference servers (`http://host:port`: llama-server, vLLM, Ollama) that each serve the whole
+    /// model; used in turn, a failing one skipped.
+    public var engines: [String] = []
+    /// Bearer key sent to the engines.
+    public var engineAPIKey: String?
+    /// Precision of the hidden states peers send; `nil` picks per peer: f32 for a peer on this machine (loopback,
+    /// bit-exact with one process), f16 for a peer elsewhere (half the bytes on the network).
+    public var linkHiddenType: PeerFrame.DType?
     /// Shared secret peers must prove.
     public var peerSecret: String?
     /// Longest wait for a peer's answer to one step; a step usually gets a much shorter stall timeout, from the
     /// link's measured time per row (at least 3 s).
     public var peerStepTimeout: Double = 30
+    /// Whether peers pass hidden states straight to the next stage's peer (when every stage is a peer); off, every
+    /// hop goes through the sidecar.
+    public var peerForwarding = true
     /// Largest request body accepted.
     public var maxBodyBytes = 1 << 20
     /// At shutdown, how long polling clients may take to collect the final events of their requests.
@@ -89,5 +100,12 @@ public struct SidecarConfiguration: Sendable {
     public var maxStepTokens: Int {
         get { scheduler.maxStepTokens }
         set { scheduler.maxStepTokens = newValue }
+    }
+
+    /// Micro-batches in flight at once (pipeline parallelism); 0 picks one when every shard is in process, else
+    /// one per layer range.
+    public var microBatches: Int {
+        get { scheduler.microBatches }
+        set { scheduler.microBatches = newValue }
     }
 }

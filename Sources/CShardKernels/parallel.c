@@ -1,6 +1,7 @@
 // A persistent helper thread for splitting one job in two. Decode steps run ~60 small matrix products per token;
 // waking a pooled thread for each (Dispatch) costs a noticeable share of the step, so the helper spins briefly
 // for the next job before it sleeps on a condition variable.
+#define _GNU_SOURCE
 #include "shard_kernels.h"
 
 #include <pthread.h>
@@ -80,4 +81,16 @@ int shard_parallel_split(shard_chunk_fn fn, void *context, int64_t split, int64_
     while (!atomic_load_explicit(&pool.done, memory_order_acquire)) cpu_relax();
     pthread_mutex_unlock(&pool.busy);
     return 1;
+}
+
+int shard_available_cores(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int count = CPU_COUNT(&set);
+        if (count > 0) return count;
+    }
+#endif
+    return 0;
 }

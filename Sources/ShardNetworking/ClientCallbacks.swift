@@ -98,7 +98,9 @@ extension ClientConnection {
             return closeNow(wsi, code: 1009, reason: "message exceeds \(limit) bytes")
         }
         if binary {
-            continuation.yield(.binary(payload))
+            if let handler = state.withLock({ $0.binaryHandler }) { handler(payload) } else {
+                continuation.yield(.binary(payload))
+            }
         } else if let text = String(validating: payload, as: UTF8.self) {
             continuation.yield(.text(text))
         } else {

@@ -46,6 +46,8 @@ struct ClientState: Sendable {
     var connectOutcome: Result<Void, NetworkError>?
     /// Tells the service loop to stop.
     var finished = false
+    /// Takes binary messages on the service thread instead of the stream, once set.
+    var binaryHandler: (@Sendable ([UInt8]) -> Void)?
 
     /// Interrupts `lws_service` so `LWS_CALLBACK_EVENT_WAIT_CANCELLED` runs.
     mutating func wakeServiceThread() {

@@ -63,6 +63,13 @@ public final class WebSocketClient: Sendable {
     /// `.protocolViolation`). One consumer: every access returns the same stream.
     public var messages: AsyncThrowingStream<WebSocketMessage, any Error> { connection.messages }
 
+    /// Delivers every binary message from now on to `handler`, on the connection's service thread, instead of to
+    /// ``messages`` (text messages and the end of the connection still arrive there). This saves a thread hop per
+    /// message; `handler` must return quickly and never block (hand heavy work to a queue).
+    public func onBinaryMessage(_ handler: @escaping @Sendable ([UInt8]) -> Void) {
+        connection.state.withLock { $0.binaryHandler = handler }
+    }
+
     /// Closes with `code` and `reason` after the messages already queued. Idempotent.
     public func close(code: UInt16 = 1000, reason: String = "") {
         connection.close(code: code, reason: reason)

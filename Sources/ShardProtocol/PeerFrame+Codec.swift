@@ -13,7 +13,7 @@ extension PeerFrame {
         var out: [UInt8] = []
         out.reserveCapacity(32 + slices.count * 48 + tokens.count * 4 + values.count * (dtype == .f16 ? 2 : 4))
         out.appendLE(Self.magic)
-        out += [Self.version, kind.rawValue, dtype.rawValue, sampling == nil ? 0 : 1]
+        out += [Self.version, kind.rawValue, dtype.rawValue, (sampling == nil ? 0 : 1) | (route == nil ? 0 : 2)]
         out.appendLE(step)
         out.appendLE(UInt32(slices.count))
         out.appendLE(UInt32(rowCount))
@@ -32,6 +32,19 @@ extension PeerFrame {
             out.appendLE(record.generatedCount)
             out.appendLE(UInt32(0))
             out.appendLE(record.seed)
+        }
+        if let route {
+            out.appendLE(route.link)
+            out.appendLE(UInt32(route.hops.count))
+            let hops = route.hops.flatMap { hop -> [UInt8] in
+                var bytes: [UInt8] = []
+                bytes.appendLE(hop.link)
+                bytes.append(hop.dtype.rawValue)
+                bytes.appendLE(UInt16(hop.url.utf8.count))
+                return bytes + Array(hop.url.utf8)
+            }
+            out.appendLE(UInt32(hops.count))
+            out += hops
         }
         switch dtype {
         case .tokens: for token in tokens { out.appendLE(UInt32(bitPattern: token)) }
@@ -52,7 +65,9 @@ extension PeerFrame {
         guard version == Self.version else { throw PeerFrameError("unsupported version \(version)") }
         guard let kind = Kind(rawValue: kindCode) else { throw PeerFrameError("unknown kind \(kindCode)") }
         guard let dtype = DType(rawValue: dtypeCode) else { throw PeerFrameError("unknown dtype \(dtypeCode)") }
-        guard flags <= 1 else { throw PeerFrameError("unknown flags \(flags)") }
+        guard flags <= 3 else { throw PeerFrameError("unknown flags \(flags)") }
+        let hasSampling = flags & 1 == 1, hasRoute = flags & 2 == 2
+        guard !hasRoute || kind == .forward else { throw PeerFrameError("only a forward frame carries a route") }
         let step = reader.u64()
         let sliceCount = Int(reader.u32()), rows = Int(reader.u32()), width = Int(reader.u32())
         _ = reader.u32()
@@ -64,7 +79,15 @@ extension PeerFrame {
         }
         let elementBytes = dtype == .f16 ? 2 : 4
         let payloadCount = dtype == .tokens ? rows : rows * width
-        let expected = 32 + sliceCount * 16 + (flags == 1 ? sliceCount * 32 : 0) + payloadCount * elementBytes
+        let fixed = 32 + sliceCount * 16 + (hasSampling ? sliceCount * 32 : 0)
+        // The route's length is in its own header (16 bytes), read below once the fixed part is known to fit.
+        var routeBytes = 0
+        if hasRoute {
+            guard bytes.count >= fixed + 16 else { throw PeerFrameError("\(bytes.count) bytes, too short for its route") }
+            var peek = LittleEndianReader(bytes: bytes, offset: fixed + 12)
+            routeBytes = 16 + Int(peek.u32())
+        }
+        let expected = fixed + routeBytes + payloadCount * elementBytes
         guard bytes.count == expected else {
             throw PeerFrameError("\(bytes.count) bytes, but the header describes \(expected)")
         }
@@ -83,7 +106,7 @@ extension PeerFrame {
             throw PeerFrameError("\(rows) sampled ids for \(sliceCount) slices")
         }
         var sampling: [Sampling]?
-        if flags == 1 {
+        if hasSampling {
             sampling = (0 ..< sliceCount).map { _ in
                 let temperature = Float(bitPattern: reader.u32()), topP = Float(bitPattern: reader.u32())
                 let topK = reader.u32(), minTokens = reader.u32(), generated = reader.u32()
@@ -93,12 +116,39 @@ extension PeerFrame {
             }
         }
         var frame = PeerFrame(kind: kind, dtype: dtype, step: step, slices: slices, sampling: sampling, width: width)
+        if hasRoute { frame.route = try Self.decodeRoute(&reader, bytes: routeBytes - 16) }
         switch dtype {
         case .tokens: frame.tokens = (0 ..< rows).map { _ in Int32(bitPattern: reader.u32()) }
         case .f32: frame.values = (0 ..< payloadCount).map { _ in Float(bitPattern: reader.u32()) }
         case .f16: frame.values = (0 ..< payloadCount).map { _ in Float16Bits.to(reader.u16()) }
         }
         return frame
+    }
+}
+
+extension PeerFrame {
+    /// The route section after its link token: hop count, byte count (already checked against the frame), hops.
+    private static func decodeRoute(_ reader: inout LittleEndianReader, bytes: Int) throws(PeerFrameError) -> Route {
+        let link = reader.u64()
+        let count = Int(reader.u32())
+        _ = reader.u32()
+        guard count <= Route.maxHops else { throw PeerFrameError("a route of \(count) hops (at most \(Route.maxHops))") }
+        let end = reader.offset + bytes
+        var hops: [Route.Hop] = []
+        for _ in 0 ..< count {
+            guard end - reader.offset >= 11 else { throw PeerFrameError("a route hop runs past the route") }
+            let token = reader.u64(), dtypeCode = reader.u8(), length = Int(reader.u16())
+            guard let dtype = DType(rawValue: dtypeCode), dtype != .tokens else {
+                throw PeerFrameError("a route hop with dtype \(dtypeCode)")
+            }
+            guard length <= Route.maxURLBytes, end - reader.offset >= length,
+                  let url = String(validating: reader.bytes[reader.offset ..< reader.offset + length], as: UTF8.self)
+            else { throw PeerFrameError("a route hop with a bad URL") }
+            reader.offset += length
+            hops.append(Route.Hop(url: url, link: token, dtype: dtype))
+        }
+        guard reader.offset == end else { throw PeerFrameError("the route has \(end - reader.offset) bytes left over") }
+        return Route(link: link, hops: hops)
     }
 }
 

@@ -2,7 +2,8 @@
 ///
 /// Layout, little-endian: a 32-byte header (`magic "SHRD"`, version, kind, dtype, flags, step, slice count, row
 /// count, width, reserved), then one 16-byte record per slice (sequence, start position, row count), then, when
-/// flag `hasSampling` is set, one 32-byte sampling record per slice, then the payload: `rows` int32 token ids, or
+/// flag `hasSampling` is set, one 32-byte sampling record per slice, then, when flag bit 1 is set, the route, then
+/// the payload: `rows` int32 token ids, or
 /// `rows x width` f32/f16 values. Decoding checks every count and length before touching the payload.
 public struct PeerFrame: Sendable, Equatable {
     /// What a frame carries.
@@ -15,6 +16,41 @@ public struct PeerFrame: Sendable, Equatable {
         case sampled = 3
         /// Sidecar to peer: free the caches of these sequences.
         case release = 4
+        /// Peer to sidecar: a routed step could not be passed on to the next stage (rows 0); it must be replayed.
+        case failed = 5
+    }
+
+    /// Where a forward frame goes after this peer (peer-to-peer forwarding): the sidecar's link at this peer,
+    /// whose sequence numbers the frame uses and where a last stage answers, and the stages still to come.
+    public struct Route: Sendable, Equatable {
+        /// One later stage: its URL, the sidecar's link token there, and the element type to send it.
+        public struct Hop: Sendable, Equatable {
+            /// `ws://host:port/peer` of the next stage.
+            public var url: String
+            /// The token the next stage gave the sidecar's own link (its `ready` message).
+            public var link: UInt64
+            /// Element type of the hidden states sent to it (f32 or f16).
+            public var dtype: DType
+            /// Creates a hop.
+            public init(url: String, link: UInt64, dtype: DType) {
+                self.url = url
+                self.link = link
+                self.dtype = dtype
+            }
+        }
+
+        /// The sidecar's link at the receiving peer; 0: the link the frame came on.
+        public var link: UInt64
+        /// The stages after the receiving one, in order; empty for the last stage.
+        public var hops: [Hop]
+        /// Creates a route.
+        public init(link: UInt64, hops: [Hop]) {
+            self.link = link
+            self.hops = hops
+        }
+
+        /// Most hops a route lists, and the longest URL of a hop, in bytes.
+        public static let maxHops = 16, maxURLBytes = 512
     }
 
     /// Element type of the payload.
@@ -93,9 +129,13 @@ public struct PeerFrame: Sendable, Equatable {
     /// Hidden states, row-major (dtype `.f32` or `.f16`; f16 is widened on decode).
     public var values: [Float]
 
+    /// For a routed forward frame: where its result goes (flag bit 1).
+    public var route: Route?
+
     /// Creates a frame.
     public init(kind: Kind, dtype: DType, step: UInt64, slices: [Slice], sampling: [Sampling]? = nil,
-                width: Int = 0, tokens: [Int32] = [], values: [Float] = []) {
+                width: Int = 0, tokens: [Int32] = [], values: [Float] = [], route: Route? = nil) {
+        self.route = route
         self.kind = kind
         self.dtype = dtype
         self.step = step

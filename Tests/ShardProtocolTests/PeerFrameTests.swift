@@ -25,6 +25,65 @@ struct PeerFrameTests {
         #expect(try PeerFrame.decode(encoded).values == values, "these values are exact in half precision")
     }
 
+    static let route = PeerFrame.Route(link: 0xDEAD_BEEF, hops: [
+        PeerFrame.Route.Hop(url: "ws://10.0.0.2:9101/peer", link: 42, dtype: .f16),
+        PeerFrame.Route.Hop(url: "ws://[::1]:9102/peer", link: .max, dtype: .f32),
+    ])
+
+    @Test func routedFramesRoundTripAndFailedFramesDecode() throws {
+        let sampling = [PeerFrame.Sampling(temperature: 0, topP: 1, topK: 0, minTokens: 0, generatedCount: 0, seed: 1),
+                        PeerFrame.Sampling(temperature: 0, topP: 1, topK: 0, minTokens: 0, generatedCount: 2, seed: 2)]
+        let frame = PeerFrame(kind: .forward, dtype: .tokens, step: 5, slices: Self.slices, sampling: sampling,
+                              tokens: [1, 2, 3, 4], route: Self.route)
+        #expect(try PeerFrame.decode(frame.encoded()) == frame)
+        var hidden = PeerFrame(kind: .forward, dtype: .f16, step: 6, slices: Self.slices, width: 2,
+                               values: (0 ..< 8).map { Float($0) }, route: PeerFrame.Route(link: 1, hops: []))
+        #expect(try PeerFrame.decode(hidden.encoded()) == hidden)
+        hidden.route = nil
+        #expect(try PeerFrame.decode(hidden.encoded()).route == nil)
+        let failed = PeerFrame(kind: .failed, dtype: .tokens, step: 5, slices: Self.slices)
+        #expect(try PeerFrame.decode(failed.encoded()) == failed)
+    }
+
+    @Test func badRoutesAreRejected() {
+        let frame = PeerFrame(kind: .forward, dtype: .tokens, step: 5, slices: Self.slices, tokens: [1, 2, 3, 4],
+                              route: Self.route)
+        let valid = frame.encoded()
+        let routeStart = 32 + 2 * 16
+        // Only forward frames carry routes.
+        var answer = PeerFrame(kind: .sampled, dtype: .tokens, step: 5, slices: Self.slices, tokens: [1, 2])
+        answer.route = Self.route
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(answer.encoded()) }
+        // A hop count past the limit, or more hops than the bytes hold.
+        var manyHops = valid
+        manyHops[routeStart + 8] = 200
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(manyHops) }
+        var threeHops = valid
+        threeHops[routeStart + 8] = 3
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(threeHops) }
+        // A route byte count that disagrees with the frame's length.
+        var longer = valid
+        longer[routeStart + 12] &+= 1
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(longer) }
+        // A URL length running past the route, a hop dtype that is not f32/f16, a URL that is not UTF-8.
+        let firstHop = routeStart + 16
+        var longURL = valid
+        longURL[firstHop + 9] = 0xFF
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(longURL) }
+        var tokenHop = valid
+        tokenHop[firstHop + 8] = 0
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(tokenHop) }
+        var badUTF8 = valid
+        badUTF8[firstHop + 11] = 0xFF
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(badUTF8) }
+        // Unknown flags.
+        var flags = valid
+        flags[7] = 4
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(flags) }
+        // A truncated route header.
+        #expect(throws: PeerFrameError.self) { try PeerFrame.decode(Array(valid.prefix(routeStart + 10))) }
+    }
+
     @Test func garbageIsRejectedNeverTrusted() {
         let valid = PeerFrame(kind: .forward, dtype: .tokens, step: 3, slices: Self.slices, tokens: [1, 2, 3, 4]).encoded()
         #expect(throws: PeerFrameError.self) { try PeerFrame.decode([]) }

@@ -13,14 +13,22 @@ public final class SidecarProcess: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     /// Starts `shard-sidecar` with `arguments` (which must bind port 0) and waits for its address.
-    public init(_ arguments: [String], timeout: TimeInterval = 60) throws {
-        process.executableURL = ExecutableRunner.executable("shard-sidecar")
+    public convenience init(_ arguments: [String], timeout: TimeInterval = 60) throws {
+        try self.init(executable: ExecutableRunner.executable("shard-sidecar"), arguments: arguments,
+                      timeout: timeout)
+    }
+
+    /// Starts another server (`llama-server --port 0`) that announces `listening on ...:PORT` on stdout or, with
+    /// `announcesOnStandardError`, on stderr, and waits for that line.
+    public init(executable: URL, arguments: [String], announcesOnStandardError: Bool = false,
+                timeout: TimeInterval = 60) throws {
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = ExecutableRunner.repositoryRoot
         let output = Pipe()
         errorLog = Pipe()
-        process.standardOutput = output
-        process.standardError = errorLog
+        process.standardOutput = announcesOnStandardError ? errorLog : output
+        process.standardError = announcesOnStandardError ? output : errorLog
         let exited = self.exited
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
@@ -36,7 +44,7 @@ public final class SidecarProcess: @unchecked Sendable {
                 let data = handle.availableData
                 if data.isEmpty { break }
                 buffer += String(decoding: data, as: UTF8.self)
-                if let line = buffer.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+                if let line = buffer.split(separator: "\n").first(where: { $0.contains("listening on ") }),
                    let port = Int(line.split(separator: ":").last ?? "") {
                     found.set(port)
                     done.signal()
@@ -48,7 +56,7 @@ public final class SidecarProcess: @unchecked Sendable {
         }
         guard done.wait(timeout: .now() + timeout) == .success, let port = found.get() else {
             process.terminate()
-            throw SidecarProcessError(message: "shard-sidecar \(arguments.joined(separator: " ")) did not start")
+            throw SidecarProcessError(message: "\(executable.lastPathComponent) \(arguments.joined(separator: " ")) did not start")
         }
         self.port = port
     }

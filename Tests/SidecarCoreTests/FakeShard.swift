@@ -8,7 +8,7 @@ import ShardProtocol
 /// letter `a` + position % 26, so every request's text is known in advance and survives any replay unchanged.
 /// Faults are injected by call number: a failure (the cache is lost, like a peer that died), a wrong answer (a
 /// result that does not fit its work).
-final class FakeShard: ShardRunner, @unchecked Sendable {
+final class FakeShard: InlineShardRunner, @unchecked Sendable {
     let layers: Range<Int>
     let isLast: Bool
     let name: String
@@ -71,4 +71,28 @@ final class FakeShard: ShardRunner, @unchecked Sendable {
 
     func release(_ sequences: [UInt64]) { lock.withLock { for sequence in sequences { cache[sequence] = nil } } }
     func cachedSequenceCount() -> Int? { cachedSequences }
+}
+
+/// A shard that answers from its own serial queue, like a peer: ``submit(_:completion:)`` returns at once, so the
+/// scheduler may have several steps in flight on it.
+final class AsyncShard: ShardRunner, @unchecked Sendable {
+    let inner: FakeShard
+    private let queue: DispatchQueue
+
+    init(_ inner: FakeShard) {
+        self.inner = inner
+        queue = DispatchQueue(label: "async-\(inner.name)")
+    }
+
+    var layers: Range<Int> { inner.layers }
+    var status: ShardStatus { inner.status }
+    var isRemote: Bool { true }
+    var capacity: Int? { inner.capacity }
+
+    func submit(_ work: ShardWork, completion: @escaping ShardCompletion) {
+        queue.async { [inner] in inner.submit(work, completion: completion) }
+    }
+
+    func release(_ sequences: [UInt64]) { queue.async { [inner] in inner.release(sequences) } }
+    func cachedSequenceCount() -> Int? { queue.sync { inner.cachedSequenceCount() } }
 }

@@ -17,13 +17,14 @@ struct SchedulerFaultTests {
         let metrics = SchedulerMetrics()
         private var next = 0
 
-        init(_ shards: [any ShardRunner], maxStepTokens: Int = 512, maxBatch: Int = 64) {
+        init(_ shards: [any ShardRunner], maxStepTokens: Int = 512, maxBatch: Int = 64, microBatches: Int = 0) {
             var registryConfiguration = RegistryConfiguration()
             registryConfiguration.queueCapacity = 1000
             registry = RequestRegistry(configuration: registryConfiguration)
             var configuration = Scheduler.Configuration()
             configuration.maxStepTokens = maxStepTokens
             configuration.maxBatchSequences = maxBatch
+            configuration.microBatches = microBatches
             configuration.shardOutageTimeout = 5
             scheduler = Scheduler(registry: registry, pipeline: ShardPipeline(runners: shards, blockCount: 4),
                                   configuration: configuration, contextLength: 100_000,
@@ -76,6 +77,27 @@ struct SchedulerFaultTests {
             #expect(socket.events.compactMap { if case let .token(_, _, index) = $0 { index } else { nil } } == Array(0 ..< 12))
         }
         #expect(harness.metrics.snapshot().failures >= 3)
+    }
+
+    /// Micro-batches: the running sequences are split into disjoint groups, each stepping on its own, several in
+    /// flight on shards that answer from their own threads (as peers do). Faults then hit steps of different
+    /// micro-batches; every request must still get exactly its text.
+    @Test func severalMicroBatchesInFlightLoseNoTokenWhenShardsFail() throws {
+        let front = FakeShard("front", layers: 0 ..< 2, isLast: false)
+        let back = FakeShard("back", layers: 2 ..< 4, isLast: true)
+        back.fail(calls: [5, 6, 14])
+        front.answerWrong(calls: [9])
+        let harness = Harness([AsyncShard(front), AsyncShard(back)], microBatches: 3)
+        let requests = try (0 ..< 9).map { try harness.submit(promptLength: 2 + $0, tokens: 16) }
+        #expect(Self.finished(requests.map(\.1)))
+        for (index, (_, socket)) in requests.enumerated() {
+            #expect(Self.text(socket) == Harness.expected(promptLength: 2 + index, tokens: 16))
+        }
+        // Decoding steps carry one micro-batch each: never more than a third of the nine sequences.
+        let decodeFrames = front.recordedFrames.filter { $0.values.allSatisfy { $0 == 1 } }
+        #expect(!decodeFrames.isEmpty)
+        #expect(decodeFrames.allSatisfy { $0.count <= 3 })
+        #expect(harness.metrics.snapshot().failures >= 2)
     }
 
     @Test func aFailingReplicaCostsOnlyItsOwnSequences() throws {

@@ -21,6 +21,8 @@ struct SidecarEndToEndTests {
             + peers.flatMap { ["--peer", "ws://127.0.0.1:\($0.port)/peer"] } + extra)
     }
 
+    /// A peer serving `layers`. On loopback it sends f32 hidden states (the sidecar asks so), and its tokens equal
+    /// those of one process bit for bit.
     static func peer(layers: String, extra: [String] = []) throws -> SidecarProcess {
         try SidecarProcess(["peer", "--model", model, "--layers", layers, "--port", "0"] + extra)
     }
@@ -42,6 +44,59 @@ struct SidecarEndToEndTests {
         guard case let .array(list)? = peers["peers"] else { Issue.record("no peers list"); return }
         #expect(list.count == 2)
         #expect(list.allSatisfy { $0["state"] == .string("ready") })
+        // The first peer passed its hidden states straight to the second.
+        #expect(try SidecarClient(port: first.port).json("GET", "/health").1["forwarded"]?.intValue ?? 0 > 0)
+    }
+
+    @Test func withoutForwardingEveryHopGoesThroughTheSidecarWithTheSameTokens() async throws {
+        let expected = try completeReference(prompt: Self.prompt, maxNewTokens: 24)
+        let first = try Self.peer(layers: "0:2"), second = try Self.peer(layers: "2:6")
+        defer { first.stop(); second.stop() }
+        let (sidecar, client) = try Self.sidecar(peers: [first, second], ["--no-peer-forwarding"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        #expect(try await client.generateByWebSocket(requestBody(Self.prompt, maxNewTokens: 24)).text == expected)
+        #expect(try SidecarClient(port: first.port).json("GET", "/health").1["forwarded"]?.intValue == 0)
+    }
+
+    /// A routed step that stalls somewhere on its path (here the middle of three peers) cannot say which peer is at
+    /// fault: the path's links are reset, steps go through the sidecar for a while (where the stalled peer shows),
+    /// and once it is back the stream ends with exactly the tokens of one process.
+    @Test func aStallInTheMiddleOfARoutedPathLosesNoToken() async throws {
+        let body = requestBody(Self.prompt, maxNewTokens: 120, extra: ["min_tokens": .int(120)])
+        let (reference, referenceClient) = try Self.sidecar()
+        try referenceClient.waitUntilReady()
+        let expected = try await Self.stream(reference.port, body).ids
+        reference.stop()
+        let first = try Self.peer(layers: "0:2"), middle = try Self.peer(layers: "2:4"), last = try Self.peer(layers: "4:6")
+        defer { first.stop(); middle.stop(); last.stop() }
+        let (sidecar, client) = try Self.sidecar(peers: [first, middle, last], ["--peer-step-timeout", "30"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let stalled = Locked(false)
+        for attempt in 0 ..< 5 where !stalled.withLock({ $0 }) {
+            var request = body
+            request["request_id"] = .string("stall-\(attempt)")
+            let got = try await Self.stream(sidecar.port, request) { count in
+                guard count == 5 else { return }
+                middle.pause()
+                guard try client.json("GET", "/requests/stall-\(attempt)").1["state"] == .string("running") else {
+                    middle.resume()
+                    return
+                }
+                stalled.withLock { $0 = true }
+                // The stall is noticed (the path is reset: the middle peer cannot finish a handshake while
+                // stopped), then the peer comes back.
+                #expect(waitUntil(timeout: 30) {
+                    guard case let .array(list)? = (try? client.json("GET", "/peers"))?.1["peers"] else { return false }
+                    return list.contains { $0["state"] != .string("ready") }
+                })
+                middle.resume()
+            }
+            #expect(got.ids == expected)
+            #expect(got.indices == Array(0 ..< 120))
+        }
+        #expect(stalled.withLock { $0 }, "the middle peer never stalled mid-stream in 5 attempts")
     }
 
     @Test func halfPrecisionHiddenStatesTravelBetweenPeers() async throws {
@@ -399,6 +454,83 @@ struct SidecarEndToEndTests {
         let (_, peers) = try client.json("GET", "/peers")
         guard case let .array(list)? = peers["peers"] else { Issue.record("no peers"); return }
         #expect(list.filter { $0["state"] == .string("ready") }.count == 2)
+    }
+
+    /// Streams `body` on a new WebSocket; `onToken` hears the count of tokens received so far.
+    static func stream(_ port: Int, _ body: [String: JSONValue],
+                       onToken: @Sendable (Int) throws -> Void = { _ in }) async throws -> (ids: [Int], indices: [Int]) {
+        let stream = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/ws/generate")
+        defer { stream.close() }
+        try stream.send(.text(JSONValue.object(body).encodedString()))
+        var ids: [Int] = [], indices: [Int] = []
+        for try await message in stream.messages {
+            guard case let .text(event) = message, let event = JSONValue.decode(Array(event.utf8)) else { continue }
+            if event["event"] != nil { break }
+            ids.append(event["token_id"]?.intValue ?? -1)
+            indices.append(event["index"]?.intValue ?? -1)
+            try onToken(ids.count)
+        }
+        return (ids, indices)
+    }
+
+    /// Pipeline parallelism keeps several micro-batches in flight through the peers; a replica that vanishes then
+    /// fails steps of several of them at once. Every stream must still get exactly the tokens of in-process shards.
+    @Test func aVanishingReplicaWithSeveralStepsInFlightLosesNoToken() async throws {
+        let prompts = (0 ..< 6).map { "And God said, let there be \($0)" }
+        let bodies = prompts.map { requestBody($0, maxNewTokens: 150, extra: ["min_tokens": .int(150)]) }
+        let (reference, referenceClient) = try Self.sidecar()
+        try referenceClient.waitUntilReady()
+        var expected: [[Int]] = []
+        for body in bodies { expected.append(try await Self.stream(reference.port, body).ids) }
+        reference.stop()
+
+        let front = try Self.peer(layers: "0:3"), backA = try Self.peer(layers: "3:6"), backB = try Self.peer(layers: "3:6")
+        defer { front.stop(); backA.stop(); backB.stop() }
+        let (sidecar, client) = try Self.sidecar(peers: [front, backA, backB], ["--micro-batches", "3"])
+        defer { sidecar.stop() }
+        #expect(waitUntil {
+            guard case let .array(list)? = (try? client.json("GET", "/peers"))?.1["peers"] else { return false }
+            return list.filter { $0["state"] == .string("ready") }.count == 3
+        })
+        // The six sequences spread over both replicas of layers 3..<6, in three micro-batches. When the first
+        // stream has seen 5 tokens, replica A is frozen; if every request had already finished (the fixture is
+        // fast), the attempt cannot show a failover and is run again, else A is killed.
+        let vanished = Locked(false)
+        for attempt in 0 ..< 5 where !vanished.withLock({ $0 }) {
+            let ids = (0 ..< bodies.count).map { "inflight-\(attempt)-\($0)" }
+            let results = try await withThrowingTaskGroup(of: (Int, [Int], [Int]).self) { group in
+                for (index, body) in bodies.enumerated() {
+                    var body = body
+                    body["request_id"] = .string(ids[index])
+                    group.addTask {
+                        let got = try await Self.stream(sidecar.port, body) { count in
+                            guard index == 0, count == 5 else { return }
+                            backA.pause()
+                            let running = try ids.filter {
+                                try client.json("GET", "/requests/\($0)").1["state"] == .string("running")
+                            }
+                            if running.count >= 2 {
+                                backA.kill()
+                                vanished.withLock { $0 = true }
+                            } else {
+                                backA.resume()
+                            }
+                        }
+                        return (index, got.ids, got.indices)
+                    }
+                }
+                var all: [(Int, [Int], [Int])] = []
+                for try await result in group { all.append(result) }
+                return all.sorted { $0.0 < $1.0 }
+            }
+            for (index, ids, indices) in results {
+                #expect(ids == expected[index], "stream \(index) differs from in-process shards")
+                #expect(indices == Array(0 ..< 150))
+            }
+        }
+        #expect(vanished.withLock { $0 }, "the replica never vanished mid-stream in 5 attempts")
+        let metrics = try client.request("GET", "/metrics").text
+        #expect(!metrics.contains("shard_step_failures_total 0\n"), "a step failed and was replayed")
     }
 
     @Test func sigtermEndsInFlightRequestsAndExitsZero() async throws {

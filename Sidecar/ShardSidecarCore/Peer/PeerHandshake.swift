@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ShardNetworking
 import ShardProtocol
 
 /// The text messages that open a peer link, before any binary frame (docs/protocol.md, "Peer protocol").
@@ -64,5 +65,49 @@ enum PeerHandshake {
         let given = Array((received ?? "").utf8)
         guard expected.count == given.count else { return false }
         return zip(expected, given).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// The connecting side's half of the handshake on a fresh `client` (a sidecar, or a peer forwarding to the
+    /// next stage): checks the hello's model, proves the secret (sending `extra` fields with it), checks the peer's
+    /// proof. Returns the hello and the `ready` message; on any failure the link is closed and
+    /// ``HandshakeFailure`` says why.
+    static func authenticate(_ client: WebSocketClient, expectedModel: String, secret: String?,
+                             extra: [String: JSONValue] = [:]) async throws -> (hello: Hello, ready: JSONValue) {
+        var messages = client.messages.makeAsyncIterator()
+        guard case let .text(helloText)? = try await messages.next(),
+              let hello = JSONValue.decode(Array(helloText.utf8)).flatMap(Hello.init)
+        else {
+            client.close(code: badFrame, reason: "expected hello")
+            throw HandshakeFailure(message: "the peer did not send a valid hello")
+        }
+        guard hello.modelSHA256 == expectedModel else {
+            client.close(code: 1008, reason: "different model")
+            throw HandshakeFailure(message: "serves model \(hello.modelSHA256.prefix(16)), not \(expectedModel.prefix(16))")
+        }
+        let nonce = Self.nonce()
+        var auth: [String: JSONValue] = ["type": .string("auth"), "nonce": .string(nonce),
+                                         "mac": .string(mac(secret: secret, role: "sidecar", nonce: hello.nonce))]
+        for (key, value) in extra { auth[key] = value }
+        try client.send(.text(JSONValue.object(auth).encodedString()))
+        guard case let .text(readyText)? = try await messages.next(),
+              let ready = JSONValue.decode(Array(readyText.utf8)), ready["type"]?.stringValue == "ready",
+              verify(ready["mac"]?.stringValue, secret: secret, role: "peer", nonce: nonce)
+        else {
+            client.close(code: authenticationFailed, reason: "authentication failed")
+            throw HandshakeFailure(message: "authentication failed")
+        }
+        return (hello, ready)
+    }
+
+    /// Why a handshake failed.
+    struct HandshakeFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// A link token: names one link at a peer (its `ready` message carries it) for routed frames.
+    static func linkToken() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        return UInt64.random(in: 1 ... .max, using: &generator)
     }
 }

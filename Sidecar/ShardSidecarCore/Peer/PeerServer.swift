@@ -19,11 +19,13 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         public var secret: String?
         /// Sequences the peer accepts at once (announced as capacity).
         public var capacity = 256
-        /// Element type of the hidden states this peer sends (f16 halves the bytes on the wire).
-        public var hiddenType: PeerFrame.DType = .f32
+        /// Element type of the hidden states this peer sends; `nil` (the default) sends what each sidecar asks
+        /// for in its `auth` message (f32 on loopback, bit-exact with one process; f16 between machines, half the
+        /// bytes), f16 when it does not say.
+        public var hiddenType: PeerFrame.DType?
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int = 0, secret: String? = nil,
-                    hiddenType: PeerFrame.DType = .f32) {
+                    hiddenType: PeerFrame.DType? = nil) {
             self.host = host
             self.port = port
             self.secret = secret
@@ -31,7 +33,14 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         }
     }
 
-    private struct Link { var nonce: String; var authenticated = false }
+    private struct Link {
+        var nonce: String
+        /// Names this link in routed frames (sent in `ready`).
+        var token = PeerHandshake.linkToken()
+        var authenticated = false
+        /// Precision of the hidden states sent on this link.
+        var precision = HiddenPrecision.f16
+    }
 
     private let configuration: Configuration
     private let executor: StageExecutor
@@ -41,7 +50,16 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private let lock = NSLock()
     private var links: [ConnectionID: Link] = [:]
     private var sequences: PeerSequenceTable
+    /// Authenticated links by token.
+    private var linksByToken: [UInt64: ConnectionID] = [:]
+    /// Frames passed on to a next stage (for `/health`).
+    private var forwardedCount = 0
+    /// Forward frames computed and the time spent computing them (for `/health`: the benchmark subtracts it from a
+    /// step's time to get the cost of the hops).
+    private var computedSteps = 0
+    private var computeNanoseconds: UInt64 = 0
     private var server: HTTPWebSocketServer?
+    private let forwarder: PeerForwarder
 
     /// Loads layers `layers` of the model at `modelPath`.
     /// `progress`, when given, hears about the load and the file is read into memory first.
@@ -53,9 +71,9 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             progress(.opened(path: modelPath, bytes: file.mapping.bytes.count, tensors: file.tensors.count))
             file.readIntoMemory { done, total in progress(.reading(done: done, total: total)) }
         }
-        executor = StageExecutor(stage: try LlamaStage(model: file, layers: layers),
-                                 precision: configuration.hiddenType == .f16 ? .f16 : .f32)
+        executor = StageExecutor(stage: try LlamaStage(model: file, layers: layers))
         modelSHA256 = file.sha256Hex()
+        forwarder = PeerForwarder(modelSHA256: modelSHA256, secret: configuration.secret)
         self.configuration = configuration
         sequences = PeerSequenceTable(capacity: configuration.capacity)
         progress?(.ready(seconds: Date().timeIntervalSince(started)))
@@ -88,7 +106,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     static let maxLinks = 64
 
     /// Stops serving.
-    public func shutdown() { server?.shutdown() }
+    public func shutdown() {
+        forwarder.shutdown()
+        server?.shutdown()
+    }
 
     // MARK: HTTPWebSocketHandler (called on the server thread)
 
@@ -98,7 +119,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         let body: JSONValue = request.path == "/health"
             ? .object(["status": .string("ok"), "layers": .array([.int(Int64(layers.lowerBound)),
                                                                  .int(Int64(layers.upperBound))]),
-                       "sequences": .int(Int64(executor.stage.activeSequences.count))])
+                       "sequences": .int(Int64(executor.stage.activeSequences.count)),
+                       "forwarded": .int(Int64(lock.withLock { forwardedCount })),
+                       "steps": .int(Int64(lock.withLock { computedSteps })),
+                       "compute_seconds": .double(Double(lock.withLock { computeNanoseconds }) / 1e9)])
             : ProtocolError(status: 404, code: "not_found", message: "a peer serves /peer and /health").body()
         server.respond(HTTPResponse(status: request.path == "/health" ? 200 : 404,
                                     headers: [("Content-Type", "application/json")], body: body.encoded()),
@@ -131,7 +155,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     public func webSocketClosed(_ connection: ConnectionID, server: HTTPWebSocketServer) {
         compute.async { [self] in
             let freed = lock.withLock { () -> [SequenceID] in
-                links.removeValue(forKey: connection)
+                if let token = links.removeValue(forKey: connection)?.token { linksByToken[token] = nil }
                 return sequences.close(connection)
             }
             for id in freed { executor.stage.release(id) }
@@ -153,11 +177,23 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             server.close(connection, code: PeerHandshake.authenticationFailed, reason: "authentication failed")
             return
         }
-        lock.withLock { links[connection]?.authenticated = true }
+        // The peer's own setting wins; else what the sidecar asks for (it knows whether the link leaves the machine).
+        let asked: HiddenPrecision? = switch value["hidden_dtype"]?.stringValue {
+        case "f32": .f32
+        case "f16": .f16
+        default: nil
+        }
+        let configured: HiddenPrecision? = configuration.hiddenType.map { $0 == .f32 ? .f32 : .f16 }
+        lock.withLock {
+            links[connection]?.authenticated = true
+            links[connection]?.precision = configured ?? asked ?? .f16
+            linksByToken[link.token] = connection
+        }
         server.setMessageLimit(Self.maxFrameBytes, for: connection)
         let mac = PeerHandshake.mac(secret: configuration.secret, role: "peer", nonce: sidecarNonce)
-        _ = server.send(.text(JSONValue.object(["type": .string("ready"), "mac": .string(mac)]).encodedString()),
-                        to: connection)
+        let ready: JSONValue = .object(["type": .string("ready"), "mac": .string(mac),
+                                        "link": .string(String(link.token, radix: 16))])
+        _ = server.send(.text(ready.encodedString()), to: connection)
     }
 
     private func frame(_ bytes: [UInt8], connection: ConnectionID, server: HTTPWebSocketServer) {
@@ -168,8 +204,18 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         compute.async { [weak server, self] in
             guard let server else { return }
             do {
-                if let result = try execute(try PeerFrame.decode(bytes), on: connection) {
-                    _ = server.send(.binary(result.encoded()), to: connection)
+                let frame = try PeerFrame.decode(bytes)
+                let answer: (PeerFrame, ConnectionID)?
+                do { answer = try execute(frame, on: connection) } catch where frame.route != nil {
+                    // A routed frame that cannot run fails its step at the sidecar, not the link that passed it.
+                    reportFailure(of: frame, on: connection, because: error, server: server)
+                    return
+                }
+                guard let (result, answerLink) = answer else { return }
+                if let next = frame.route?.hops.first {
+                    forward(result, of: frame, to: next, answerLink: answerLink, server: server)
+                } else {
+                    _ = server.send(.binary(result.encoded()), to: answerLink)
                 }
             } catch {
                 Log.warning("closing peer link: \(error)")
@@ -178,8 +224,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         }
     }
 
-    /// Runs a frame of `link` with the link's sequence numbers mapped to this peer's own (on the compute queue).
-    private func execute(_ frame: PeerFrame, on link: ConnectionID) throws -> PeerFrame? {
+    /// Runs a frame with its sequence numbers mapped to this peer's own (on the compute queue): those of the link
+    /// it came on, or, for a routed frame, of the sidecar link its route names (where a last stage answers).
+    /// Returns the answer and that link; `nil` for a release, or a routed frame whose sidecar link is gone.
+    private func execute(_ frame: PeerFrame, on link: ConnectionID) throws -> (PeerFrame, ConnectionID)? {
         let wire = frame.slices.map(\.sequence)
         if frame.kind == .release {
             let freed = lock.withLock { sequences.release(wire, on: link) }
@@ -187,8 +235,53 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             return nil
         }
         guard frame.kind == .forward else { throw PeerFrameError("a shard accepts forward and release frames, not \(frame.kind)") }
-        let local = try lock.withLock { () throws -> [SequenceID] in try sequences.resolve(wire, on: link) }
-        let result = try executor.execute(try ShardWork(frame: frame, sequences: local))
-        return PeerFrame(result: result, answering: frame)
+        let owner: ConnectionID? = lock.withLock {
+            guard let token = frame.route?.link, token != 0 else { return link }
+            return linksByToken[token]
+        }
+        // The sidecar that owns these sequences has gone: its caches are freed, nobody waits for the answer.
+        guard let owner else { return nil }
+        let (local, precision) = try lock.withLock { () throws -> ([SequenceID], HiddenPrecision) in
+            (try sequences.resolve(wire, on: owner), links[owner]?.precision ?? .f16)
+        }
+        let hopPrecision: HiddenPrecision? = frame.route?.hops.first.map { $0.dtype == .f32 ? .f32 : .f16 }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try executor.execute(try ShardWork(frame: frame, sequences: local),
+                                          precision: configuration.hiddenType.map { $0 == .f32 ? .f32 : .f16 }
+                                              ?? hopPrecision ?? precision)
+        let elapsed = DispatchTime.now().uptimeNanoseconds - started
+        lock.withLock {
+            computedSteps += 1
+            computeNanoseconds += elapsed
+        }
+        return (PeerFrame(result: result, answering: frame), owner)
+    }
+
+    /// Tells the sidecar that owns a routed frame's sequences that its step failed here.
+    private func reportFailure(of frame: PeerFrame, on link: ConnectionID, because error: any Error,
+                               server: HTTPWebSocketServer) {
+        Log.warning("routed step \(frame.step) failed: \(error)")
+        let owner = lock.withLock { frame.route.map { $0.link == 0 ? link : linksByToken[$0.link] } ?? link }
+        guard let owner else { return }
+        _ = server.send(.binary(PeerFrame(kind: .failed, dtype: .tokens, step: frame.step, slices: frame.slices).encoded()),
+                        to: owner)
+    }
+
+    /// Passes a stage's hidden states on to the next stage as its forward frame (same step, sequences and
+    /// sampling records, the rest of the route). If it cannot, the sidecar hears so on its link (`failed`) and
+    /// replays the step.
+    private func forward(_ result: PeerFrame, of frame: PeerFrame, to next: PeerFrame.Route.Hop, answerLink: ConnectionID,
+                         server: HTTPWebSocketServer) {
+        guard let route = frame.route else { return }
+        var onward = result
+        onward.kind = .forward
+        onward.sampling = frame.sampling
+        onward.route = PeerFrame.Route(link: next.link, hops: Array(route.hops.dropFirst()))
+        lock.withLock { forwardedCount += 1 }
+        let failed = PeerFrame(kind: .failed, dtype: .tokens, step: frame.step, slices: frame.slices)
+        forwarder.send(onward, to: next.url) { [weak server] reason in
+            Log.warning("step \(frame.step): \(reason)")
+            _ = server?.send(.binary(failed.encoded()), to: answerLink)
+        }
     }
 }

@@ -5,6 +5,20 @@ import ShardProtocol
 /// A peer shard reached over WebSocket. Connects, checks the model and authenticates, then runs frames for the
 /// scheduler; reconnects with backoff whenever the link drops, reporting its state to `/peers` and `/ready`.
 final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
+    /// A step on the wire: what it asked (its answer is checked against it), when, and who waits.
+    private struct PendingStep {
+        var request: PeerFrame
+        var last: Bool
+        var sentAt: UInt64
+        var deadline: UInt64
+        var completion: ShardCompletion
+        /// A routed step passing through (or starting at) this peer and answered by a later one: it only fails,
+        /// when this link does.
+        var watchOnly = false
+        /// A routed step this peer answers: past its deadline, the path (not necessarily this peer) stalled.
+        var routed = false
+    }
+
     struct Configuration: Sendable {
         var url: String
         var expectedModelSHA256: String
@@ -15,6 +29,8 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         /// measured on this link, so a stopped peer is noticed in seconds, not after `stepTimeout`.
         var minimumStallTimeout: TimeInterval = 3
         var handshakeTimeout: TimeInterval = 10
+        /// Precision asked of the peer for the hidden states it sends.
+        var hiddenType: PeerFrame.DType = .f16
     }
 
     private let configuration: Configuration
@@ -29,10 +45,14 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     private var latency: Double?
     /// Seconds per row of recent steps (newest last), for the stall timeout.
     private var secondsPerRow: [Double] = []
-    private var pending: (step: UInt64, semaphore: DispatchSemaphore, result: PeerFrame?)?
+    /// Steps sent and not yet answered, by step id (the link answers them in order).
+    private var pending: [UInt64: PendingStep] = [:]
+    /// Checks the pending steps' deadlines while the link is up.
+    private var watchdog: DispatchSourceTimer?
     /// Step id of the last frame sent on this runner's links (answers carry it back).
-    private var nextStep: UInt64 = 0
     private var task: Task<Void, Never>?
+    /// The token the peer gave this link (`ready`), for routed frames; `nil` from a peer that does not forward.
+    private var linkToken: UInt64?
     private var stopped = false
 
     init(configuration: Configuration, onReady: @escaping @Sendable () -> Void) {
@@ -83,14 +103,17 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         client?.close(code: 1001, reason: "sidecar shutting down")
     }
 
-    /// Moves the link's state machine; a step waiting on a link that stops being ready is woken.
+    /// Moves the link's state machine; steps waiting on a link that stops being ready fail (their caches went with
+    /// it).
     private func apply(_ event: PeerLinkState.Event) {
-        let waiting = lock.withLock { () -> DispatchSemaphore? in
+        let abandoned = lock.withLock { () -> [PendingStep] in
             link = link.applying(event)
-            guard link != .ready, let pending else { return nil }
-            return pending.semaphore
+            guard link != .ready else { return [] }
+            defer { pending = [:] }
+            return Array(pending.values)
         }
-        waiting?.signal()
+        let reason = ShardError(shard: configuration.url, message: event == .stepTimedOut ? "step timed out" : "link lost")
+        for step in abandoned { step.completion(.failure(reason)) }
     }
 
     /// How long a step of `rows` rows may take before the peer counts as stalled.
@@ -106,38 +129,25 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         let client = try await WebSocketClient.connect(
             to: configuration.url, timeout: .milliseconds(Int(configuration.handshakeTimeout * 1000)))
         apply(.connected)
-        var messages = client.messages.makeAsyncIterator()
         // A peer that accepts the connection but does not answer (stopped, overloaded) is dropped.
         let deadline = Task {
             try await Task.sleep(for: .milliseconds(Int(configuration.handshakeTimeout * 1000)))
             client.close(code: 1008, reason: "no handshake within \(Int(configuration.handshakeTimeout)) s")
         }
         defer { deadline.cancel() }
-        guard case let .text(helloText)? = try await messages.next(),
-              let hello = JSONValue.decode(Array(helloText.utf8)).flatMap(PeerHandshake.Hello.init)
-        else {
-            client.close(code: PeerHandshake.badFrame, reason: "expected hello")
-            throw ShardError(shard: configuration.url, message: "the peer did not send a valid hello")
-        }
-        guard hello.modelSHA256 == configuration.expectedModelSHA256 else {
-            client.close(code: 1008, reason: "different model")
-            throw ShardError(shard: configuration.url, message: "serves model \(hello.modelSHA256.prefix(16)), not \(configuration.expectedModelSHA256.prefix(16))")
-        }
-        let nonce = PeerHandshake.nonce()
-        try client.send(.text(JSONValue.object([
-            "type": .string("auth"), "nonce": .string(nonce),
-            "mac": .string(PeerHandshake.mac(secret: configuration.secret, role: "sidecar", nonce: hello.nonce)),
-        ]).encodedString()))
-        guard case let .text(readyText)? = try await messages.next(),
-              let ready = JSONValue.decode(Array(readyText.utf8)), ready["type"]?.stringValue == "ready",
-              PeerHandshake.verify(ready["mac"]?.stringValue, secret: configuration.secret, role: "peer", nonce: nonce)
-        else {
-            client.close(code: PeerHandshake.authenticationFailed, reason: "authentication failed")
-            throw ShardError(shard: configuration.url, message: "authentication failed")
+        let hello: PeerHandshake.Hello, ready: JSONValue
+        do {
+            (hello, ready) = try await PeerHandshake.authenticate(
+                client, expectedModel: configuration.expectedModelSHA256, secret: configuration.secret,
+                extra: ["hidden_dtype": .string(configuration.hiddenType == .f32 ? "f32" : "f16")])
+        } catch let failure as PeerHandshake.HandshakeFailure {
+            throw ShardError(shard: configuration.url, message: failure.message)
         }
         deadline.cancel()
+        var messages = client.messages.makeAsyncIterator()
         lock.withLock {
             self.client = client
+            linkToken = ready["link"]?.stringValue.flatMap { UInt64($0, radix: 16) }
             announcedLayers = hello.layers
             announcedCapacity = max(1, hello.capacity)
             secondsPerRow = []
@@ -149,60 +159,154 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             lock.withLock { self.client = nil }
             apply(.linkLost)
         }
+        client.onBinaryMessage { [weak self, weak client] bytes in
+            guard let self, let client else { return }
+            answered(bytes, on: client)
+        }
+        startWatchdog(for: client)
+        defer { stopWatchdog() }
+        // Binary answers go to `answered` on the link's thread; the stream only says when the link ends.
         while let message = try await messages.next() {
-            guard case let .binary(bytes) = message, let frame = try? PeerFrame.decode(bytes) else {
-                client.close(code: PeerHandshake.badFrame, reason: "bad frame")
-                throw ShardError(shard: configuration.url, message: "the peer sent an invalid frame")
+            if case .text = message {
+                client.close(code: PeerHandshake.badFrame, reason: "unexpected text message")
+                throw ShardError(shard: configuration.url, message: "the peer sent a text message after the handshake")
             }
-            let waiting = lock.withLock { () -> DispatchSemaphore? in
-                guard let current = pending, current.step == frame.step else { return nil }
-                pending?.result = frame
-                return current.semaphore
-            }
-            waiting?.signal()
         }
     }
 
-    /// Sends the work as a forward frame and waits for the answer, which must answer exactly that frame.
-    func run(_ work: ShardWork) throws(ShardError) -> ShardResult {
-        let semaphore = DispatchSemaphore(value: 0)
-        let (client, frame) = lock.withLock { () -> (WebSocketClient?, PeerFrame) in
-            nextStep += 1
-            let frame = PeerFrame(forward: work, step: nextStep)
-            guard link == .ready else { return (nil, frame) }
-            pending = (frame.step, semaphore, nil)
-            return (self.client, frame)
+    /// An answer arrived (on the link's service thread): completes the step it answers.
+    private func answered(_ bytes: [UInt8], on client: WebSocketClient) {
+        guard let frame = try? PeerFrame.decode(bytes) else {
+            client.close(code: PeerHandshake.badFrame, reason: "bad frame")
+            apply(.failed("the peer sent an invalid frame"))
+            return
         }
-        guard let client else { throw ShardError(shard: configuration.url, message: "not connected") }
-        let started = Date()
-        do { try client.send(.binary(frame.encoded())) } catch {
-            lock.withLock { pending = nil }
-            throw ShardError(shard: configuration.url, message: "send failed: \(error)")
+        let now = DispatchTime.now().uptimeNanoseconds
+        if frame.kind == .failed {
+            guard let step = lock.withLock({ pending.removeValue(forKey: frame.step) }) else { return }
+            step.completion(.failure(ShardError(shard: configuration.url,
+                                                message: "the routed step could not be passed on or run")))
+            return
         }
-        let timedOut = semaphore.wait(timeout: .now() + stallTimeout(rows: frame.rowCount)) == .timedOut
-        let answer = lock.withLock { () -> PeerFrame? in
-            defer { pending = nil }
-            return pending?.result
-        }
-        guard let answer else {
-            if timedOut {
-                // A stalled peer is dropped so its sequences move elsewhere.
-                apply(.stepTimedOut)
-                client.close(code: 1011, reason: "step timed out")
-            }
-            throw ShardError(shard: configuration.url, message: timedOut ? "step timed out" : "link lost")
-        }
-        let result: ShardResult
-        do { result = try ShardResult(answer: answer, request: frame, last: work.sampling != nil) } catch {
-            throw ShardError(shard: configuration.url, message: error.message)
-        }
-        let seconds = Date().timeIntervalSince(started)
-        lock.withLock {
+        guard let step = lock.withLock({ () -> PendingStep? in
+            guard let step = pending[frame.step], !step.watchOnly else { return nil }
+            pending[frame.step] = nil
+            let seconds = Double(now - step.sentAt) / 1e9
             latency = latency.map { $0 * 0.8 + seconds * 200 } ?? seconds * 1000
-            secondsPerRow.append(seconds / Double(max(frame.rowCount, 1)))
+            secondsPerRow.append(seconds / Double(max(step.request.rowCount, 1)))
             if secondsPerRow.count > 32 { secondsPerRow.removeFirst() }
+            return step
+        }) else { return }  // an answer to a step already given up
+        do throws(PeerFrameError) {
+            step.completion(.success(try ShardResult(answer: frame, request: step.request, last: step.last)))
+        } catch {
+            step.completion(.failure(ShardError(shard: configuration.url, message: error.message)))
         }
-        return result
+    }
+
+    /// Every 100 ms while the link is up: a step past its deadline means the peer stalled; the link is dropped so
+    /// its sequences move elsewhere.
+    private func startWatchdog(for client: WebSocketClient) {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + 0.1, repeating: 0.1, leeway: .milliseconds(50))
+        timer.setEventHandler { [weak self, weak client] in
+            guard let self else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            let (late, routedLate) = lock.withLock { () -> (Bool, [PendingStep]) in
+                let routed = pending.filter { $0.value.routed && $0.value.deadline < now }
+                for step in routed.keys { pending[step] = nil }
+                return (pending.values.contains { !$0.routed && $0.deadline < now }, Array(routed.values))
+            }
+            // A routed step may have stalled on any peer of its path: the pipeline resets the whole path.
+            for step in routedLate {
+                step.completion(.failure(ShardError(shard: configuration.url, message: Self.routedTimeout)))
+            }
+            guard late else { return }
+            apply(.stepTimedOut)
+            client?.close(code: 1011, reason: "step timed out")
+        }
+        lock.withLock { watchdog = timer }
+        timer.resume()
+    }
+
+    private func stopWatchdog() {
+        lock.withLock { () -> DispatchSourceTimer? in
+            defer { watchdog = nil }
+            return watchdog
+        }?.cancel()
+    }
+
+    /// A peer computes elsewhere.
+    var isRemote: Bool { true }
+
+    /// Sends the work as a forward frame; the answer (which must answer exactly that frame) completes it.
+    func submit(_ work: ShardWork, completion: @escaping ShardCompletion) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let timeout = stallTimeout(rows: work.batch.rowCount)
+        let sending = lock.withLock { () -> (WebSocketClient, PeerFrame)? in
+            guard link == .ready, let client else { return nil }
+            let frame = PeerFrame(forward: work, step: PeerStepIDs.next())
+            // Steps queue on the peer: this one's time starts when the one before it is due at the latest.
+            let start = max(now, pending.values.filter { !$0.watchOnly }.map(\.deadline).max() ?? now)
+            pending[frame.step] = PendingStep(request: frame, last: work.sampling != nil, sentAt: now,
+                                              deadline: start + UInt64(timeout * 1e9), completion: completion)
+            return (client, frame)
+        }
+        guard let (client, frame) = sending else {
+            completion(.failure(ShardError(shard: configuration.url, message: "not connected")))
+            return
+        }
+        do { try client.send(.binary(frame.encoded())) } catch {
+            guard let step = lock.withLock({ pending.removeValue(forKey: frame.step) }) else { return }
+            step.completion(.failure(ShardError(shard: configuration.url, message: "send failed: \(error)")))
+        }
+    }
+
+    /// How a routed frame reaches this peer: its URL, the token of this link there, the precision asked of it.
+    /// `nil` while not ready, or when the peer does not forward (no token).
+    var routeHop: PeerFrame.Route.Hop? {
+        lock.withLock {
+            guard link == .ready, let linkToken else { return nil }
+            return PeerFrame.Route.Hop(url: configuration.url, link: linkToken, dtype: configuration.hiddenType)
+        }
+    }
+
+    /// Registers a routed step on this link: the peer that `answers` (the last of the path) completes it with its
+    /// answer to `request`; the others only fail it, when their link fails or they report that the step failed.
+    /// Returns `false` when the link is not ready.
+    func expect(_ request: PeerFrame, answers: Bool, completion: @escaping ShardCompletion) -> Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let timeout = answers ? stallTimeout(rows: request.rowCount) : 0
+        return lock.withLock {
+            guard link == .ready, client != nil else { return false }
+            let start = max(now, pending.values.filter { !$0.watchOnly }.map(\.deadline).max() ?? now)
+            pending[request.step] = PendingStep(
+                request: request, last: true, sentAt: now,
+                deadline: answers ? start + UInt64(timeout * 1e9) : .max, completion: completion,
+                watchOnly: !answers, routed: answers)
+            return true
+        }
+    }
+
+    /// Why a routed step failed when it got no answer in time.
+    static let routedTimeout = "the routed step timed out"
+
+    /// Drops the link and reconnects: the peer frees every cache of this link, and frames still on their way to it
+    /// under the old link's token are refused, so none can land in a replayed sequence's cache.
+    func resetLink(because reason: String) {
+        let client = lock.withLock { self.client }
+        apply(.stepTimedOut)
+        client?.close(code: 1011, reason: reason)
+    }
+
+    /// Forgets a routed step (it completed elsewhere).
+    func forget(_ step: UInt64) { lock.withLock { pending[step] = nil } }
+
+    /// Sends a routed frame registered with ``expect(_:answers:completion:)``; `false` when it could not be sent.
+    func sendRouted(_ frame: PeerFrame) -> Bool {
+        guard let client = lock.withLock({ link == .ready ? self.client : nil }) else { return false }
+        do { try client.send(.binary(frame.encoded())) } catch { return false }
+        return true
     }
 
     func release(_ sequences: [UInt64]) {
@@ -211,4 +315,10 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
                               slices: sequences.map { PeerFrame.Slice(sequence: $0, startPosition: 0, count: 0) })
         try? client.send(.binary(frame.encoded()))
     }
+}
+
+/// Step ids, unique in this process: a routed step is known to every peer link of its path under one id.
+enum PeerStepIDs {
+    private static let counter = Locked<UInt64>(0)
+    static func next() -> UInt64 { counter.withLock { $0 += 1; return $0 } }
 }

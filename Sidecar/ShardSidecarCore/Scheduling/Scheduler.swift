@@ -2,17 +2,20 @@ import Foundation
 import ShardProtocol
 import ShardTokenizers
 
-/// Continuous batching on a dedicated thread: every step sends one batched frame through the shard pipeline with
-/// every running sequence (a prefill for those that just joined, one token for the others), then hands each
-/// sampled token to the registry. New requests join between steps; finished and cancelled ones leave and free
-/// their KV caches on every shard.
+/// Continuous batching with pipeline parallelism, on a dedicated thread.
 ///
-/// When a shard fails mid-step, no token of that step has been emitted: every sequence of the step is released
-/// everywhere and replayed from its known tokens (prompt and generated) as a prefill on the shards still up.
-/// Sampling depends only on the seed and the token index, so the client sees no lost, repeated or changed token.
+/// The running sequences are split into micro-batches, and several are in flight at once: while the stage of
+/// layers `k` computes one, the stage after it computes the one before. A micro-batch's next step starts as soon
+/// as its sampled tokens are back (a prefill chunk for the sequences that just joined, one token for the others).
+/// New requests join between steps; finished and cancelled ones leave and free their KV caches on every shard.
+/// With in-process shards only, one micro-batch runs at a time on this thread (the engine already uses every core).
+///
+/// When a shard fails mid-step, no token of the sequences it held has been emitted: they are released everywhere
+/// and replayed from their known tokens (prompt and generated) as a prefill on the shards still up. Sampling
+/// depends only on the seed and the token index, so the client sees no lost, repeated or changed token.
 final class Scheduler: @unchecked Sendable {
     struct Configuration: Sendable {
-        /// Most sequences in one step.
+        /// Most sequences running at once (over all micro-batches).
         var maxBatchSequences = 64
         /// How long requests wait for a missing layer range to come back before they fail.
         var shardOutageTimeout: TimeInterval = 30
@@ -23,6 +26,9 @@ final class Scheduler: @unchecked Sendable {
         /// Steps that fail in a row (each replayed) before the requests in them fail with `shards_failing`: a
         /// step that cannot succeed must not be replayed forever.
         var maxConsecutiveFailures = 4
+        /// Micro-batches in flight at once; 0 picks: one when every shard is in process, else one per layer range
+        /// (so every stage has one to compute).
+        var microBatches = 0
     }
 
     /// A running sequence: what to feed next, and where.
@@ -31,6 +37,21 @@ final class Scheduler: @unchecked Sendable {
         var position = 0
         var pending: [TokenID]
         var generated: [TokenID] = []
+        /// Part of a micro-batch on its way through the shards.
+        var inFlight = false
+        /// Cancelled while in flight: leaves when its step is back.
+        var cancelled = false
+        var sequence: UInt64 { admission.sequence }
+    }
+
+    /// A micro-batch's step, back from the pipeline (or refused by it), waiting for the scheduler thread.
+    private struct Landed {
+        var sequences: [UInt64]
+        var chunks: [Int]
+        /// ``failureEpoch`` when it was launched.
+        var epoch: Int
+        var started: UInt64
+        var outcome: Result<ShardPipeline.StepOutcome, PipelineFailure>
     }
 
     private let registry: RequestRegistry
@@ -38,16 +59,22 @@ final class Scheduler: @unchecked Sendable {
     private let configuration: Configuration
     private let contextLength: Int
     let metrics: SchedulerMetrics
-    /// Guards `wakeups` and `stopping`; the thread waits on it.
+    /// Guards `wakeups`, `stopping` and `landed`; the thread waits on it.
     private let condition = NSCondition()
     private var wakeups = 0
     private var stopping = false
+    private var landed: [Landed] = []
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// Scheduler-thread state.
     private var active: [Active] = []
+    private var inFlight = 0
     private var outageSince: Date?
     private var consecutiveFailures = 0
+    /// Counts failures taken into account: a step launched before the last one (the same outage) is not another.
+    private var failureEpoch = 0
+    /// Some layers have no shard while steps are still out: nothing launches until one lands (or a wake-up).
+    private var awaitingLanding = false
 
     init(registry: RequestRegistry, pipeline: ShardPipeline, configuration: Configuration, contextLength: Int,
          metrics: SchedulerMetrics) {
@@ -90,87 +117,159 @@ final class Scheduler: @unchecked Sendable {
             // Admission runs whenever capacity is free and work is queued, not only on a wake-up: when every
             // running sequence finishes in one step, the queue must not wait for an unrelated request.
             let queued = active.count < sequenceLimit() && registry.hasQueued
-            let shouldStop = condition.withLock { () -> Bool in
-                while !stopping, wakeups == 0, active.isEmpty, !queued { condition.wait() }
+            let launchable = !awaitingLanding && (queued || (inFlight < depth() && active.contains { !$0.inFlight }))
+            let (shouldStop, arrived) = condition.withLock { () -> (Bool, [Landed]) in
+                while !stopping, wakeups == 0, landed.isEmpty, !launchable { condition.wait() }
                 wakeups = 0
-                return stopping
+                defer { landed = [] }
+                return (stopping, landed)
             }
             if shouldStop { break }
-            step()
+            awaitingLanding = false
+            for step in arrived { take(step) }
+            cycle()
         }
         for sequence in active {
             registry.finish(sequence.admission.id, reason: .cancelled, error: nil)
         }
-        pipeline.release(active.map(\.admission.sequence))
+        pipeline.release(active.map(\.sequence))
         active.removeAll()
     }
 
-    private func step() {
+    /// Micro-batches in flight at once.
+    private func depth() -> Int {
+        if configuration.microBatches > 0 { return configuration.microBatches }
+        return pipeline.isInProcess ? 1 : max(1, pipeline.stageCount())
+    }
+
+    /// Cancellations, admissions, then as many micro-batches as may be in flight.
+    private func cycle() {
         let cancelled = registry.takeCancellations()
         if !cancelled.isEmpty {
-            let leaving = active.filter { cancelled.contains($0.admission.id) }
-            pipeline.release(leaving.map(\.admission.sequence))
-            for sequence in leaving { registry.finish(sequence.admission.id, reason: .cancelled, error: nil) }
-            active.removeAll { cancelled.contains($0.admission.id) }
+            for index in active.indices where cancelled.contains(active[index].admission.id) {
+                active[index].cancelled = true
+            }
+            removeCancelled()
         }
         for admission in registry.admit(limit: max(0, sequenceLimit() - active.count)) {
             active.append(Active(admission: admission, pending: admission.promptIDs))
         }
-        guard !active.isEmpty else { return }
+        guard active.contains(where: { !$0.inFlight }), inFlight < depth() else { return }
         if !pipeline.missingLayers().isEmpty {
-            waitForShards()
+            // Steps still out will land (and fail); wait for shards only once they have.
+            if inFlight == 0 { waitForShards() } else { awaitingLanding = true }
             return
         }
         outageSince = nil
-        let chunks = Self.chunkSizes(pending: active.map(\.pending.count), budget: configuration.maxStepTokens)
-        let members = active.indices.filter { chunks[$0] > 0 }
-        let work = members.map { index in
-            let sequence = active[index]
+        let depth = depth()
+        let size = max(1, (active.count + depth - 1) / depth)
+        var ready = active.indices.filter { !active[$0].inFlight }[...]
+        while inFlight < depth, !ready.isEmpty {
+            let members = Array(ready.prefix(size))
+            ready = ready.dropFirst(members.count)
+            launch(members)
+        }
+    }
+
+    /// Ends (and frees) the cancelled sequences that are not in flight.
+    private func removeCancelled() {
+        let leaving = active.filter { $0.cancelled && !$0.inFlight }
+        guard !leaving.isEmpty else { return }
+        pipeline.release(leaving.map(\.sequence))
+        for sequence in leaving { registry.finish(sequence.admission.id, reason: .cancelled, error: nil) }
+        active.removeAll { $0.cancelled && !$0.inFlight }
+    }
+
+    /// Starts a step of the sequences at `indices` (those with nothing to run this step stay ready).
+    private func launch(_ indices: [Int]) {
+        let chunks = Self.chunkSizes(pending: indices.map { active[$0].pending.count }, budget: configuration.maxStepTokens)
+        let members = indices.indices.filter { chunks[$0] > 0 }
+        guard !members.isEmpty else { return }
+        let work = members.map { member in
+            let sequence = active[indices[member]]
             let request = sequence.admission.request
             return SequenceWork(
-                sequence: sequence.admission.sequence, startPosition: sequence.position,
-                tokens: Array(sequence.pending.prefix(chunks[index])),
+                sequence: sequence.sequence, startPosition: sequence.position,
+                tokens: Array(sequence.pending.prefix(chunks[member])),
                 sampling: SliceSampling(parameters: request.sampling(seed: sequence.admission.seed),
                                         generatedCount: sequence.generated.count))
         }
-        let started = DispatchTime.now().uptimeNanoseconds
-        let outcome: ShardPipeline.StepOutcome
-        do {
-            outcome = try pipeline.step(work)
+        for member in members { active[indices[member]].inFlight = true }
+        inFlight += 1
+        let step = Landed(sequences: work.map(\.sequence), chunks: members.map { chunks[$0] }, epoch: failureEpoch,
+                          started: DispatchTime.now().uptimeNanoseconds, outcome: .failure(PipelineFailure(
+                              error: ShardError(shard: "pipeline", message: "not run"))))
+        do throws(PipelineFailure) {
+            try pipeline.launch(work) { [self] outcome in
+                var back = step
+                back.outcome = .success(outcome)
+                land(back)
+            }
         } catch {
-            metrics.recordFailure()
-            replayAll(after: error)
-            return
+            var back = step
+            back.outcome = .failure(error)
+            land(back)
         }
-        metrics.recordStep(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+    }
+
+    /// Queues a step's outcome for the scheduler thread (called from any thread).
+    private func land(_ step: Landed) {
+        condition.withLock {
+            landed.append(step)
+            condition.signal()
+        }
+    }
+
+    /// Takes in a step's outcome: tokens to the registry, failed sequences replayed, finished ones freed.
+    private func take(_ step: Landed) {
+        inFlight -= 1
+        metrics.recordStep(seconds: Double(DispatchTime.now().uptimeNanoseconds - step.started) / 1e9)
+        var position: [UInt64: Int] = [:]
+        for (index, sequence) in active.enumerated() { position[sequence.sequence] = index }
+        // Sequences that left meanwhile (failed, shut down) are ignored.
+        let members = step.sequences.indices.filter { position[step.sequences[$0]] != nil }
+        for member in members { active[position[step.sequences[member]]!].inFlight = false }
+        let sampled: [TokenID?]
+        switch step.outcome {
+        case let .failure(failure):
+            metrics.recordFailure()
+            guard replay(members.map { position[step.sequences[$0]]! }, after: failure, epoch: step.epoch) else { return }
+            sampled = []
+        case let .success(outcome):
+            sampled = outcome.sampled
+            if let failure = outcome.failures.first {
+                // Only the sequences on the failed shards are replayed; the others got their token.
+                metrics.recordFailure()
+                let failed = members.filter { outcome.sampled[$0] == nil }.map { position[step.sequences[$0]]! }
+                guard replay(failed, after: failure, epoch: step.epoch) else { return }
+            } else if step.epoch == failureEpoch {
+                consecutiveFailures = 0
+            }
+        }
         var finished: Set<Int> = []
-        if let failure = outcome.failures.first {
-            // Only the sequences on the failed shards are replayed; the others got their token.
-            metrics.recordFailure()
-            let failed = zip(members, outcome.sampled).filter { $0.1 == nil }.map(\.0)
-            guard replay(failed, after: failure) else { return }
-        } else {
-            consecutiveFailures = 0
-        }
-        for (index, sampledToken) in zip(members, outcome.sampled) {
-            guard let token = sampledToken else { continue }
+        for member in members where member < sampled.count {
+            guard let token = sampled[member] else { continue }
+            let index = position[step.sequences[member]]!
             var sequence = active[index]
-            sequence.position += chunks[index]
-            sequence.pending.removeFirst(chunks[index])
             defer { active[index] = sequence }
+            guard !sequence.cancelled else { continue }
+            let chunk = step.chunks[member]
+            sequence.position += chunk
+            sequence.pending.removeFirst(chunk)
             // Part of a prompt: the token sampled from its last row is not the next one; the rest comes next step.
             guard sequence.pending.isEmpty else { continue }
             let contextFull = sequence.position >= contextLength
             switch registry.accept(token, for: sequence.admission.id, contextFull: contextFull) {
             case .finished:
-                pipeline.release([sequence.admission.sequence])
+                pipeline.release([sequence.sequence])
                 finished.insert(index)
             case .proceed:
                 sequence.generated.append(token)
                 sequence.pending = [token]
             }
         }
-        active = active.indices.filter { !finished.contains($0) }.map { active[$0] }
+        if !finished.isEmpty { active = active.indices.filter { !finished.contains($0) }.map { active[$0] } }
+        removeCancelled()
     }
 
     /// Most sequences running at once: `--max-batch`, and no more than the shards can hold.
@@ -190,33 +289,31 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
-    /// The pipeline could not run: free every sequence everywhere and rebuild them from their tokens.
-    private func replayAll(after failure: PipelineFailure) {
-        _ = replay(Array(active.indices), after: failure)
-    }
-
     /// Shards failed for the sequences at `indices`: free them everywhere and rebuild them from their tokens (in
-    /// chunks, in the next steps). After ``Configuration/maxConsecutiveFailures`` failing steps in a row, every
-    /// request is failed instead (`shards_failing`) and `false` is returned.
-    private func replay(_ indices: [Int], after failure: PipelineFailure) -> Bool {
-        consecutiveFailures += 1
+    /// chunks, in the next steps). A failure counts once per outage (`epoch`: steps launched before the last
+    /// failure was seen fail with it); after ``Configuration/maxConsecutiveFailures`` in a row, every request is
+    /// failed instead (`shards_failing`) and `false` is returned.
+    private func replay(_ indices: [Int], after failure: PipelineFailure, epoch: Int) -> Bool {
+        if epoch == failureEpoch {
+            consecutiveFailures += 1
+            failureEpoch += 1
+        }
         if consecutiveFailures >= configuration.maxConsecutiveFailures {
             Log.error("\(consecutiveFailures) steps failed in a row; failing \(active.count) requests: \(failure)")
             let error = ProtocolError(status: 503, code: "shards_failing",
                                       message: "\(consecutiveFailures) steps failed in a row; last: \(failure)")
             for sequence in active { registry.finish(sequence.admission.id, reason: .error, error: error) }
-            pipeline.release(active.map(\.admission.sequence))
+            pipeline.release(active.map(\.sequence))
             active.removeAll()
             consecutiveFailures = 0
             return false
         }
         Log.warning("step failed, replaying \(indices.count) sequences: \(failure)")
-        pipeline.release(indices.map { active[$0].admission.sequence })
+        pipeline.release(indices.map { active[$0].sequence })
         for index in indices {
             active[index].pending = active[index].admission.promptIDs + active[index].generated
             active[index].position = 0
         }
-        if !pipeline.missingLayers().isEmpty { waitForShards() }
         return true
     }
 
@@ -229,7 +326,7 @@ final class Scheduler: @unchecked Sendable {
             let error = ProtocolError(status: 503, code: "shards_unavailable",
                                       message: "no shard serves layers \(missing.map { "\($0.lowerBound)..<\($0.upperBound)" })")
             for sequence in active { registry.finish(sequence.admission.id, reason: .error, error: error) }
-            pipeline.release(active.map(\.admission.sequence))
+            pipeline.release(active.map(\.sequence))
             active.removeAll()
             outageSince = nil
             return

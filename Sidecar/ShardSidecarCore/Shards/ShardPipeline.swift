@@ -22,8 +22,8 @@ struct PipelineFailure: Error, Sendable, CustomStringConvertible {
 ///
 /// Ranges come from the shards themselves (a peer announces its range when it connects), so the grouping is
 /// recomputed at each step. Each sequence sticks to one replica per range, where its KV cache lives; a new sequence
-/// goes to the ready replica holding the fewest. A step runs the ranges in order: token ids into the first, hidden
-/// states between, sampled ids out of the last.
+/// goes to the ready replica holding the fewest. A step (``PipelineStep``) runs the ranges in order: token ids into
+/// the first, hidden states between, sampled ids out of the last.
 final class ShardPipeline: @unchecked Sendable {
     let runners: [any ShardRunner]
     let blockCount: Int
@@ -32,9 +32,22 @@ final class ShardPipeline: @unchecked Sendable {
     /// Sequence -> the runner serving it, per range start.
     private var assignment: [UInt64: [Int: ObjectIdentifier]] = [:]
 
+    /// A serial queue per in-process shard, when some shards are peers.
+    private let localQueues: [ObjectIdentifier: DispatchQueue]
+    /// Whether peers pass hidden states straight to the next stage's peer (see ``PipelineStep``); set before
+    /// the first step.
+    nonisolated(unsafe) var forwarding = true
+    /// Until when (uptime nanoseconds) steps go through this process instead, after a routed step failed, so
+    /// that a failing peer is found; guarded by `lock`.
+    private var routingPausedUntil: UInt64 = 0
+
     init(runners: [any ShardRunner], blockCount: Int) {
         self.runners = runners
         self.blockCount = blockCount
+        let mixed = runners.contains { $0.isRemote }
+        localQueues = mixed ? Dictionary(uniqueKeysWithValues: runners.filter { !$0.isRemote }.enumerated().map {
+            (ObjectIdentifier($0.element), DispatchQueue(label: "shard-local-\($0.offset)"))
+        }) : [:]
     }
 
     /// Ready runners grouped by range, in layer order, when they tile `0 ..< blockCount`; `nil` otherwise.
@@ -93,90 +106,68 @@ final class ShardPipeline: @unchecked Sendable {
         var failures: [PipelineFailure]
     }
 
-    /// Runs one step. Within a layer range, the replicas run their sequences at the same time; a replica that
-    /// fails (or stalls) fails only the sequences it holds, which skip the later ranges.
+    /// Whether every shard computes in this process: then a step runs start to end on the calling thread.
+    var isInProcess: Bool { !runners.contains { $0.isRemote } }
+
+    /// Ranges of layers the ready shards split the model into (the depth of the pipeline), or 0 when incomplete.
+    func stageCount() -> Int { readyGroups()?.count ?? 0 }
+
+    /// Starts one step through the ranges in order: token ids into the first, hidden states between, sampled ids
+    /// out of the last. Within a range, the replicas run their sequences at the same time; a replica that fails
+    /// (or stalls) fails only the sequences it holds, which skip the later ranges. `completion` gets the outcome
+    /// once, on any thread; with in-process shards only, before `launch` returns. Several steps (of different
+    /// sequences) may be in flight at once: each shard computes them in the order they reach it.
     ///
     /// - Throws: ``PipelineFailure`` when some layers have no ready shard (nothing ran).
-    func step(_ work: [SequenceWork]) throws(PipelineFailure) -> StepOutcome {
+    func launch(_ work: [SequenceWork], completion: @escaping @Sendable (StepOutcome) -> Void) throws(PipelineFailure) {
         guard let groups = readyGroups() else {
             throw PipelineFailure(error: ShardError(shard: "pipeline", message: "some layers have no ready shard"))
         }
-        var alive = [Bool](repeating: true, count: work.count)
-        var failures: [PipelineFailure] = []
-        // Each item's rows coming out of the previous range, their width and precision.
-        var hidden = [[Float]](repeating: [], count: work.count)
-        var width = 0
-        var precision = HiddenPrecision.f32
-        var sampled = [TokenID?](repeating: nil, count: work.count)
-        for (rangeIndex, group) in groups.enumerated() {
-            let isFirst = rangeIndex == 0, isLast = rangeIndex == groups.count - 1
-            let chosen = assign(work, group: group, alive: &alive, failures: &failures)
-            let shares = group.indices.map { replica -> (members: [Int], work: ShardWork)? in
-                let members = work.indices.filter { alive[$0] && chosen[$0] == replica }
-                if members.isEmpty { return nil }
-                let slices = members.map {
-                    SequenceSlice(sequence: SequenceID(work[$0].sequence), startPosition: work[$0].startPosition,
-                                  count: work[$0].tokens.count)
-                }
-                let rows = slices.reduce(0) { $0 + $1.count }
-                let input: StageInput = isFirst ? .tokens(members.flatMap { work[$0].tokens })
-                    : .hidden(HiddenStates(rows: rows, width: width, values: members.flatMap { hidden[$0] }))
-                return (members, ShardWork(batch: StageBatch(slices: slices, input: input),
-                                           sampling: isLast ? members.map { work[$0].sampling } : nil,
-                                           precision: precision))
-            }
-            let results = Self.runConcurrently(group, shares)
-            for (replica, outcome) in results.enumerated() {
-                guard let (members, share) = shares[replica] else { continue }
-                let result: ShardResult
-                do throws(PipelineFailure) {
-                    result = try outcome.get()
-                    try check(result, against: share, from: group[replica])
-                } catch {
-                    failures.append(error)
-                    for index in members { alive[index] = false }
-                    continue
-                }
-                switch result {
-                case let .sampled(tokens):
-                    for (offset, index) in members.enumerated() { sampled[index] = tokens[offset] }
-                case let .hidden(states, resultPrecision):
-                    width = states.width
-                    precision = resultPrecision
-                    var offset = 0
-                    for index in members {
-                        let count = work[index].tokens.count * states.width
-                        hidden[index] = Array(states.values[offset ..< offset + count])
-                        offset += count
-                    }
-                }
-            }
-        }
-        return StepOutcome(sampled: sampled, failures: failures)
+        PipelineStep(pipeline: self, groups: groups, work: work, completion: completion).start()
     }
 
-    /// Runs each replica's share on its own thread (one replica: on this one) and waits for all.
-    private static func runConcurrently(_ group: [any ShardRunner],
-                                        _ shares: [(members: [Int], work: ShardWork)?]) -> [Result<ShardResult, PipelineFailure>] {
-        let busy = shares.indices.filter { shares[$0] != nil }
-        let results = Locked([Result<ShardResult, PipelineFailure>?](repeating: nil, count: shares.count))
-        let run: @Sendable (Int) -> Void = { replica in
-            guard let work = shares[replica]?.work else { return }
-            let result: Result<ShardResult, PipelineFailure>
-            do throws(ShardError) { result = .success(try group[replica].run(work)) } catch {
-                result = .failure(PipelineFailure(error: error))
-            }
-            results.withLock { $0[replica] = result }
+    /// The peers of each range, when a step may be routed peer to peer: forwarding on and not paused, more than
+    /// one range, and every ready shard a peer that forwards.
+    func routableGroups(_ groups: [[any ShardRunner]]) -> [[RemotePeerRunner]]? {
+        guard forwarding, groups.count > 1,
+              lock.withLock({ DispatchTime.now().uptimeNanoseconds >= routingPausedUntil }) else { return nil }
+        let peers = groups.map { $0.compactMap { $0 as? RemotePeerRunner } }
+        guard zip(peers, groups).allSatisfy({ $0.count == $1.count }),
+              peers.allSatisfy({ $0.allSatisfy { $0.routeHop != nil } }) else { return nil }
+        return peers
+    }
+
+    /// A routed step failed or stalled somewhere on its path: steps go through this process for a while, where
+    /// each peer's answer is awaited on its own link, so the one at fault is found (and its sequences move).
+    func pauseRouting() {
+        lock.withLock { routingPausedUntil = DispatchTime.now().uptimeNanoseconds + 30_000_000_000 }
+        Log.warning("a routed step failed; steps pass through the sidecar for 30 s")
+    }
+
+    /// Runs one step and waits for its outcome (for in-process callers and tests).
+    func step(_ work: [SequenceWork]) throws(PipelineFailure) -> StepOutcome {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Locked<StepOutcome?>(nil)
+        try launch(work) { result in
+            outcome.withLock { $0 = result }
+            done.signal()
         }
-        if busy.count == 1 { run(busy[0]) } else { DispatchQueue.concurrentPerform(iterations: busy.count) { run(busy[$0]) } }
-        // A share with no result was not run (it had no members).
-        return results.withLock { $0 }.map {
-            $0 ?? .failure(PipelineFailure(error: ShardError(shard: "pipeline", message: "not run")))
+        done.wait()
+        return outcome.withLock { $0! }
+    }
+
+    /// Hands `work` to `runner`: a peer sends it at once; an in-process shard computes it on this thread when every
+    /// shard is in process, else on its own serial queue (never on a link's service thread).
+    func submit(_ work: ShardWork, to runner: any ShardRunner, completion: @escaping ShardCompletion) {
+        guard !runner.isRemote, let queue = localQueues[ObjectIdentifier(runner)] else {
+            runner.submit(work, completion: completion)
+            return
         }
+        queue.async { runner.submit(work, completion: completion) }
     }
 
     /// A result must fit its work: a token per slice from the last range, a row of hidden states per row otherwise.
-    private func check(_ result: ShardResult, against work: ShardWork, from runner: any ShardRunner) throws(PipelineFailure) {
+    func check(_ result: ShardResult, against work: ShardWork, from runner: any ShardRunner) throws(PipelineFailure) {
         let fits = switch result {
         case let .sampled(tokens): work.sampling != nil && tokens.count == work.batch.slices.count
         case let .hidden(states, _): work.sampling == nil && states.width > 0
@@ -189,7 +180,7 @@ final class ShardPipeline: @unchecked Sendable {
 
     /// Chooses the replica of each live work item in one range, keeping existing assignments. An item whose
     /// replica is gone (its cache with it) fails and must be replayed.
-    private func assign(_ work: [SequenceWork], group: [any ShardRunner], alive: inout [Bool],
+    func assign(_ work: [SequenceWork], group: [any ShardRunner], alive: inout [Bool],
                         failures: inout [PipelineFailure]) -> [Int] {
         let start = group[0].layers.lowerBound
         let ids = group.map { ObjectIdentifier($0) }

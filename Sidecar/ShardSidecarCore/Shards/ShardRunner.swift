@@ -39,15 +39,22 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
     public var description: String { "shard \(shard): \(message)" }
 }
 
+/// What a started step delivers, exactly once: the shard's result or why it failed.
+typealias ShardCompletion = @Sendable (Result<ShardResult, ShardError>) -> Void
+
 /// One stage of the pipeline: a local stage or a remote peer, serving a range of layers.
 protocol ShardRunner: AnyObject, Sendable {
     /// The blocks this runner computes.
     var layers: Range<Int> { get }
     /// For `/peers`.
     var status: ShardStatus { get }
-    /// Runs one step's work and returns its result (a last stage gets sampling records and returns ids). Blocks
-    /// the calling thread.
-    func run(_ work: ShardWork) throws(ShardError) -> ShardResult
+    /// Whether the work runs elsewhere (a peer): ``submit(_:completion:)`` returns at once and several steps may be
+    /// in flight on the link. A local runner computes on the calling thread.
+    var isRemote: Bool { get }
+    /// Starts one step's work (a last stage gets sampling records and returns ids); `completion` gets its result
+    /// exactly once, on any thread (a local runner: on this one, before `submit` returns). Steps submitted to one
+    /// runner are computed in the order submitted.
+    func submit(_ work: ShardWork, completion: @escaping ShardCompletion)
     /// Frees these sequences' caches (best effort; a dead peer has nothing to free).
     func release(_ sequences: [UInt64])
     /// Sequences holding cache on this shard (for tests and metrics), or `nil` when unknown.
@@ -56,8 +63,24 @@ protocol ShardRunner: AnyObject, Sendable {
     var capacity: Int? { get }
 }
 
+/// A shard that computes in this process, on the calling thread.
+protocol InlineShardRunner: ShardRunner {
+    /// Runs one step's work and returns its result. Blocks the calling thread.
+    func run(_ work: ShardWork) throws(ShardError) -> ShardResult
+}
+
+extension InlineShardRunner {
+    /// In this process.
+    var isRemote: Bool { false }
+
+    /// Computes on the calling thread.
+    func submit(_ work: ShardWork, completion: @escaping ShardCompletion) {
+        do throws(ShardError) { completion(.success(try run(work))) } catch { completion(.failure(error)) }
+    }
+}
+
 /// A shard computed in this process.
-public final class LocalShardRunner: ShardRunner {
+public final class LocalShardRunner: InlineShardRunner {
     private let executor: StageExecutor
     private let index: Int
 

@@ -53,13 +53,13 @@ struct StageExecutor: Sendable {
         self.precision = precision
     }
 
-    /// Runs one step.
+    /// Runs one step; hidden states are labelled `precision` (default: the executor's).
     ///
     /// - Throws: ``ShardError`` when a last stage gets no sampling record per slice; ``EngineError`` from the engine.
-    func execute(_ work: ShardWork) throws -> ShardResult {
+    func execute(_ work: ShardWork, precision: HiddenPrecision? = nil) throws -> ShardResult {
         switch try stage.forward(work.batch) {
         case let .hidden(states):
-            return .hidden(states, precision: precision)
+            return .hidden(states, precision: precision ?? self.precision)
         case let .logits(logits):
             guard let sampling = work.sampling, sampling.count == work.batch.slices.count else {
                 throw ShardError(shard: "layers \(stage.layers)", message: "the last stage needs one sampling record per slice")

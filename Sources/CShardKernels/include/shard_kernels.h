@@ -133,6 +133,9 @@ typedef void (*shard_chunk_fn)(void *context, int64_t begin, int64_t end);
 /// another caller's job or could not be started: the caller then runs the work itself.
 int shard_parallel_split(shard_chunk_fn fn, void *context, int64_t split, int64_t count);
 
+/// Cores this process may run on (its CPU affinity, as `taskset` sets it), at least 1.
+int shard_available_cores(void);
+
 #ifdef __cplusplus
 }
 #endif

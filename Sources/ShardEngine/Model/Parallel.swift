@@ -54,6 +54,11 @@ struct UncheckedSendableBox<Value>: @unchecked Sendable {
 }
 
 extension ProcessInfo {
-    /// Active processor count of this process.
-    static var activeCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+    /// Cores this process may use: the active processors, fewer when its CPU affinity (`taskset`) allows fewer
+    /// (Foundation's count ignores the affinity, and two workers spinning on one core slow each other down).
+    static var activeCores: Int {
+        let affinity = Int(shard_available_cores())
+        let active = ProcessInfo.processInfo.activeProcessorCount
+        return affinity > 0 ? min(active, affinity) : active
+    }
 }
