@@ -420,6 +420,8 @@ class Bench:
                 log(f"unknown model {key!r} in BENCH_MODELS (known: {', '.join(config.MODELS)})")
                 continue
             models.append(self.run_model(config.MODELS[key]))
+            # what is measured so far survives an interrupted run
+            (self.out_dir / "results.partial.json").write_text(json.dumps(models, indent=1, default=str))
         fixture = self.run_fixture()
         return models, fixture
 
@@ -458,9 +460,15 @@ def main():
                         "full run, the run's directory on a quick one)")
     parser.add_argument("--cleanup", action="store_true", help="only remove what an aborted run left")
     args = parser.parse_args()
+    lock = procs.RunLock()
     if args.cleanup:
-        cleanup()
+        if lock.acquire("cleanup"):   # never while another run is live: its namespaces are not stale
+            cleanup()
         return 0
+    if not lock.acquire(f"Benchmarks/cluster/bench.py in {config.REPO}"):
+        print(f"error: another cluster benchmark is running ({lock.holder}; lock {lock.path}). Two runs would "
+              "share the cores and the namespaces: wait for it to end.", file=sys.stderr)
+        return 75
     if args.models is None:
         args.models = os.environ.get("BENCH_MODELS") or (config.QUICK_MODELS if args.quick else config.DEFAULT_MODELS)
     # SIGTERM (and SIGHUP) end the run through the same `finally` as Ctrl-C; SIGINT is handled even when this

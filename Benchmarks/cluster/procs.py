@@ -5,6 +5,8 @@ sidecar is then asked `GET /ready` until every layer is served, llama-server `GE
 Every process started is recorded in a pid file, so a run that was killed before its teardown has its processes
 ended by the next run (`kill_recorded`), and `ProcessGroup.stop_all` ends them on any exit (finally, Ctrl-C).
 """
+import datetime
+import fcntl
 import json
 import os
 import re
@@ -15,6 +17,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+LOCK_PATH = Path("/run/lock" if os.access("/run/lock", os.W_OK) else "/tmp") / "shard-bench-cluster.lock"
 
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
 
@@ -68,6 +72,38 @@ def kill_recorded(pid_file, log=print):
             except (ProcessLookupError, PermissionError):
                 pass
     path.unlink()
+
+
+class RunLock:
+    """One cluster benchmark at a time on a machine: the namespaces are machine-wide (a second run's cleanup would
+    end the first one's processes) and two runs on the same cores would disturb each other's figures. The lock is
+    an flock, so it goes with the process that held it, however that ends."""
+
+    def __init__(self, path=LOCK_PATH):
+        self.path = Path(path)
+        self.file = None
+
+    def acquire(self, what):
+        """True, or False when another run holds the lock (`holder` then says which)."""
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            self.holder = handle.read().strip() or "unknown"
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, {what}, since {datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n")
+        handle.flush()
+        self.file = handle
+        return True
+
+    def release(self):
+        if self.file:
+            self.file.close()
+            self.file = None
 
 
 class Process:

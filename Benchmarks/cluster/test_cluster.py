@@ -83,6 +83,25 @@ class DisturbanceTests(unittest.TestCase):
         self.assertEqual(procs.process_cpu_seconds(2 ** 22 + 12345), 0.0)
 
 
+class RunLockTests(unittest.TestCase):
+    def test_a_second_run_is_refused_while_the_first_holds_the_lock(self):
+        import subprocess
+        import tempfile
+        import procs
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "lock"
+            first = procs.RunLock(path)
+            self.assertTrue(first.acquire("first run"))
+            probe = ("import sys; sys.path.insert(0, sys.argv[1]); import procs; "
+                     "lock = procs.RunLock(sys.argv[2]); print(lock.acquire('second') or lock.holder)")
+            here = str(Path(__file__).resolve().parent)
+            out = subprocess.run([sys.executable, "-c", probe, here, str(path)], capture_output=True, text=True)
+            self.assertIn("first run", out.stdout)
+            first.release()
+            out = subprocess.run([sys.executable, "-c", probe, here, str(path)], capture_output=True, text=True)
+            self.assertEqual(out.stdout.strip(), "True")
+
+
 class ConfigTests(unittest.TestCase):
     def test_even_layer_split(self):
         self.assertEqual(config.layer_ranges(9, 3), [(0, 3), (3, 6), (6, 9)])
