@@ -95,6 +95,40 @@ struct PeerRobustnessTests {
         }
     }
 
+    /// A routed frame a peer cannot run (here: it continues a sequence the peer does not hold, as a late frame of a
+    /// released sequence would) is answered with `failed` on the sidecar's link, and takes no place in the peer's
+    /// capacity: a capacity-1 peer still runs the next sequence.
+    @Test func aRefusedRoutedFrameFailsItsStepAndHoldsNoCapacity() async throws {
+        let peer = try SidecarEndToEndTests.peer(layers: "0:6", extra: ["--capacity", "1"])
+        defer { peer.stop() }
+        let link = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(peer.port)/peer")
+        defer { link.close() }
+        var messages = link.messages.makeAsyncIterator()
+        _ = try await messages.next()  // hello
+        try link.send(.text(#"{"type": "auth", "nonce": "n", "mac": ""}"#))
+        _ = try await messages.next()  // ready
+        let sampling = [PeerFrame.Sampling(temperature: 0, topP: 1, topK: 0, minTokens: 0, generatedCount: 0, seed: 1)]
+        let route = PeerFrame.Route(link: 0, hops: [])
+        for (step, sequence) in [(1, 7), (2, 8), (3, 9)] as [(UInt64, UInt64)] {
+            let late = PeerFrame(kind: .forward, dtype: .tokens, step: step,
+                                 slices: [PeerFrame.Slice(sequence: sequence, startPosition: 5, count: 1)],
+                                 sampling: sampling, tokens: [1], route: route)
+            try link.send(.binary(late.encoded()))
+            guard case let .binary(bytes)? = try await messages.next() else { Issue.record("no answer"); return }
+            let answer = try PeerFrame.decode(bytes)
+            #expect(answer.kind == .failed)
+            #expect(answer.step == step)
+        }
+        let fresh = PeerFrame(kind: .forward, dtype: .tokens, step: 4,
+                              slices: [PeerFrame.Slice(sequence: 10, startPosition: 0, count: 2)],
+                              sampling: sampling, tokens: [1, 2], route: route)
+        try link.send(.binary(fresh.encoded()))
+        guard case let .binary(bytes)? = try await messages.next() else { Issue.record("no answer"); return }
+        let answer = try PeerFrame.decode(bytes)
+        #expect(answer.kind == .sampled, "the refused frames left no sequence behind")
+        #expect(answer.step == 4)
+    }
+
     /// Defect 10: two sidecars sharing peers used the same sequence ids and corrupted each other's caches. Each
     /// link now has its own sequence namespace on the peer.
     @Test func twoSidecarsSharingPeersGetTheirOwnTokens() async throws {

@@ -246,9 +246,19 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         }
         let hopPrecision: HiddenPrecision? = frame.route?.hops.first.map { $0.dtype == .f32 ? .f32 : .f16 }
         let started = DispatchTime.now().uptimeNanoseconds
-        let result = try executor.execute(try ShardWork(frame: frame, sequences: local),
+        let result: ShardResult
+        do {
+            result = try executor.execute(try ShardWork(frame: frame, sequences: local),
                                           precision: configuration.hiddenType.map { $0 == .f32 ? .f32 : .f16 }
                                               ?? hopPrecision ?? precision)
+        } catch {
+            // A refused frame (a position that does not continue a cache, say a late frame of a released sequence)
+            // must not keep the table entries it made: they would count against the capacity until the link closes.
+            let cached = executor.stage.activeSequences
+            let unused = zip(wire, local).filter { !cached.contains($0.1) }.map(\.0)
+            _ = lock.withLock { sequences.release(unused, on: owner) }
+            throw error
+        }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         lock.withLock {
             computedSteps += 1
