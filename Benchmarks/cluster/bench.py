@@ -465,6 +465,9 @@ def main():
         if lock.acquire("cleanup"):   # never while another run is live: its namespaces are not stale
             cleanup()
         return 0
+    if not (os.path.isfile(args.sidecar) and os.access(args.sidecar, os.X_OK)):
+        print(f"error: {args.sidecar} is not an executable (BENCH_SIDECAR, or --sidecar)", file=sys.stderr)
+        return 1
     if not lock.acquire(f"Benchmarks/cluster/bench.py in {config.REPO}"):
         print(f"error: another cluster benchmark is running ({lock.holder}; lock {lock.path}). Two runs would "
               "share the cores and the namespaces: wait for it to end.", file=sys.stderr)
