@@ -15,10 +15,13 @@ public final class CuttingRelay: @unchecked Sendable {
     private var open: [Int32] = []
     private var accepted = 0
     private var stopped = false
+    private let maxConnections: Int?
 
-    /// Listens on an ephemeral loopback port and relays to 127.0.0.1:`targetPort`.
-    public init(targetPort: Int) throws {
+    /// Listens on an ephemeral loopback port and relays to 127.0.0.1:`targetPort`; with `maxConnections`, later
+    /// connections are closed at once (a path only some clients can use).
+    public init(targetPort: Int, maxConnections: Int? = nil) throws {
         self.targetPort = targetPort
+        self.maxConnections = maxConnections
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
@@ -66,6 +69,10 @@ public final class CuttingRelay: @unchecked Sendable {
                     close(listener)
                     return
                 }
+                continue
+            }
+            if let maxConnections, lock.withLock({ accepted >= maxConnections }) {
+                close(client)
                 continue
             }
             let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

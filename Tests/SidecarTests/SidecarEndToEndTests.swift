@@ -59,6 +59,33 @@ struct SidecarEndToEndTests {
         #expect(try SidecarClient(port: first.port).json("GET", "/health").1["forwarded"]?.intValue == 0)
     }
 
+    /// A peer that cannot reach the next stage (the sidecar can: here only its own connection passes the relay in
+    /// front of the second peer) answers `failed`; the sidecar replays the step through itself and the stream ends
+    /// with exactly the tokens of one process.
+    @Test func aPeerThatCannotReachTheNextStageFailsOverToTheSidecar() async throws {
+        let body = requestBody(Self.prompt, maxNewTokens: 40, extra: ["min_tokens": .int(40)])
+        let (reference, referenceClient) = try Self.sidecar()
+        try referenceClient.waitUntilReady()
+        let expected = try await Self.stream(reference.port, body).ids
+        reference.stop()
+        let first = try Self.peer(layers: "0:3"), second = try Self.peer(layers: "3:6")
+        defer { first.stop(); second.stop() }
+        let onlyTheSidecar = try CuttingRelay(targetPort: second.port, maxConnections: 1)
+        defer { onlyTheSidecar.stop() }
+        let (sidecar, client) = try Self.sidecar(["--model", Self.model, "--local-shards", "0",
+                                                  "--peer", "ws://127.0.0.1:\(first.port)/peer",
+                                                  "--peer", "ws://127.0.0.1:\(onlyTheSidecar.port)/peer"])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let got = try await Self.stream(sidecar.port, body)
+        #expect(got.ids == expected)
+        #expect(got.indices == Array(0 ..< 40))
+        #expect(try SidecarClient(port: first.port).json("GET", "/health").1["forwarded"]?.intValue ?? 0 > 0,
+                "the first peer tried to pass a step on")
+        let metrics = try client.request("GET", "/metrics").text
+        #expect(!metrics.contains("shard_step_failures_total 0\n"), "the routed step failed and was replayed")
+    }
+
     /// A routed step that stalls somewhere on its path (here the middle of three peers) cannot say which peer is at
     /// fault: the path's links are reset, steps go through the sidecar for a while (where the stalled peer shows),
     /// and once it is back the stream ends with exactly the tokens of one process.
