@@ -37,7 +37,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Sequences in one batched step.") var maxBatch = 64
     @Option(help: "Most prompt tokens one step carries; longer prompts are prefilled in chunks.")
     var maxStepTokens = 512
-    @Option(help: "Micro-batches in flight at once (pipeline parallelism); 0 picks one per layer range with peers, one with in-process shards only.")
+    @Option(help: "Micro-batches in flight at once (pipeline parallelism); 0 picks one per layer range plus one with peers, one with in-process shards only.")
     var microBatches = 0
     @Option(help: "Seconds a finished request stays readable.") var finishedTtl: Double = 300
     @Option(help: "Seconds a request whose WebSocket dropped keeps running for a client to resume it.")

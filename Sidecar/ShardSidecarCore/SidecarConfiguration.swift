@@ -103,7 +103,7 @@ public struct SidecarConfiguration: Sendable {
     }
 
     /// Micro-batches in flight at once (pipeline parallelism); 0 picks one when every shard is in process, else
-    /// one per layer range.
+    /// one per layer range plus one.
     public var microBatches: Int {
         get { scheduler.microBatches }
         set { scheduler.microBatches = newValue }
