@@ -112,7 +112,8 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             defer { pending = [:] }
             return Array(pending.values)
         }
-        let reason = ShardError(shard: configuration.url, message: event == .stepTimedOut ? "step timed out" : "link lost")
+        let reason = event == .stepTimedOut ? ShardError(shard: configuration.url, message: "step timed out")
+            : ShardError(shard: configuration.url, message: "link lost", cause: .linkLost)
         for step in abandoned { step.completion(.failure(reason)) }
     }
 
@@ -219,7 +220,8 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             }
             // A routed step may have stalled on any peer of its path: the pipeline resets the whole path.
             for step in routedLate {
-                step.completion(.failure(ShardError(shard: configuration.url, message: Self.routedTimeout)))
+                step.completion(.failure(ShardError(shard: configuration.url, message: "the routed step timed out",
+                                                    cause: .routedTimeout)))
             }
             guard late else { return }
             apply(.stepTimedOut)
@@ -287,9 +289,6 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             return true
         }
     }
-
-    /// Why a routed step failed when it got no answer in time.
-    static let routedTimeout = "the routed step timed out"
 
     /// Drops the link and reconnects: the peer frees every cache of this link, and frames still on their way to it
     /// under the old link's token are refused, so none can land in a replayed sequence's cache.

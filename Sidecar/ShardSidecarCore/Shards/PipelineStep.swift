@@ -85,9 +85,9 @@ final class PipelineStep: @unchecked Sendable {
             let complete: ShardCompletion = { [self] result in
                 guard once.withLock({ done in defer { done = true }; return !done }) else { return }
                 for runner in runners { runner.forget(frame.step) }
-                if case let .failure(error) = result, !isLinkLoss(result) {
+                if case let .failure(error) = result, error.cause != .linkLost {
                     // Its frames may still be on their way somewhere on the path: reset every link of the path.
-                    if error.message == RemotePeerRunner.routedTimeout {
+                    if error.cause == .routedTimeout {
                         for runner in runners { runner.resetLink(because: "a routed step timed out") }
                     }
                     pipeline.pauseRouting()
@@ -98,15 +98,10 @@ final class PipelineStep: @unchecked Sendable {
                 runners[$0].expect(frame, answers: $0 == runners.count - 1, completion: complete)
             }
             if !registered || !runners[0].sendRouted(frame) {
-                complete(.failure(ShardError(shard: runners[0].status.name, message: "a peer of the path is not connected")))
+                complete(.failure(ShardError(shard: runners[0].status.name, message: "a peer of the path is not connected",
+                                             cause: .linkLost)))
             }
         }
-    }
-
-    /// Whether a routed step failed because a peer's link went down (that peer is then known).
-    private func isLinkLoss(_ result: Result<ShardResult, ShardError>) -> Bool {
-        guard case let .failure(error) = result else { return false }
-        return error.message == "link lost" || error.message.hasPrefix("a peer of the path")
     }
 
     /// A routed path answered (or failed).

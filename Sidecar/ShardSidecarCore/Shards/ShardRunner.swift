@@ -35,6 +35,18 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
     public var shard: String
     /// What went wrong.
     public var message: String
+    /// What the pipeline makes of it (a routed step's failure says whether the peer at fault is known).
+    var cause = Cause.failed
+
+    /// Kinds of failure the pipeline tells apart.
+    enum Cause: Sendable, Equatable {
+        /// The shard failed the work.
+        case failed
+        /// The shard's link is down (or was not up): that peer is known to be at fault.
+        case linkLost
+        /// A routed step got no answer in time: some peer of its path stalled, which one is not known.
+        case routedTimeout
+    }
     /// `shard NAME: message`.
     public var description: String { "shard \(shard): \(message)" }
 }
