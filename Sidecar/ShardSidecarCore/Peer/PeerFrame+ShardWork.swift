@@ -19,7 +19,7 @@ extension PeerFrame {
         case let .tokens(tokens):
             self.init(kind: .forward, dtype: .tokens, step: step, slices: slices, sampling: sampling, tokens: tokens)
         case let .hidden(states):
-            self.init(kind: .forward, dtype: work.precision == .f16 ? .f16 : .f32, step: step, slices: slices,
+            self.init(kind: .forward, dtype: work.precision.dtype, step: step, slices: slices,
                       sampling: sampling, width: states.width, values: states.values)
         }
     }
@@ -28,7 +28,7 @@ extension PeerFrame {
     init(result: ShardResult, answering request: PeerFrame) {
         switch result {
         case let .hidden(states, precision):
-            self.init(kind: .hidden, dtype: precision == .f16 ? .f16 : .f32, step: request.step,
+            self.init(kind: .hidden, dtype: precision.dtype, step: request.step,
                       slices: request.slices, width: states.width, values: states.values)
         case let .sampled(tokens):
             self.init(kind: .sampled, dtype: .tokens, step: request.step, slices: request.slices, tokens: tokens)
@@ -56,7 +56,7 @@ extension ShardWork {
                           seed: record.seed, minTokens: Int(record.minTokens)),
                                     generatedCount: Int(record.generatedCount))
                   },
-                  precision: frame.dtype == .f16 ? .f16 : .f32)
+                  precision: HiddenPrecision(frame.dtype))
     }
 }
 
@@ -77,7 +77,7 @@ extension ShardResult {
                 throw PeerFrameError("a stage returned malformed hidden states")
             }
             self = .hidden(HiddenStates(rows: request.rowCount, width: answer.width, values: answer.values),
-                           precision: answer.dtype == .f16 ? .f16 : .f32)
+                           precision: HiddenPrecision(answer.dtype))
         }
     }
 }

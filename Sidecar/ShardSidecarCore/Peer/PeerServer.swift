@@ -60,6 +60,8 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private var computeNanoseconds: UInt64 = 0
     private var server: HTTPWebSocketServer?
     private let forwarder: PeerForwarder
+    /// `--hidden-dtype f16|f32`: what this peer sends whatever a sidecar or a route asks.
+    private let forcedPrecision: HiddenPrecision?
 
     /// Loads layers `layers` of the model at `modelPath`.
     /// `progress`, when given, hears about the load and the file is read into memory first.
@@ -74,6 +76,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         executor = StageExecutor(stage: try LlamaStage(model: file, layers: layers))
         modelSHA256 = file.sha256Hex()
         forwarder = PeerForwarder(modelSHA256: modelSHA256, secret: configuration.secret)
+        forcedPrecision = configuration.hiddenType.map(HiddenPrecision.init)
         self.configuration = configuration
         sequences = PeerSequenceTable(capacity: configuration.capacity)
         progress?(.ready(seconds: Date().timeIntervalSince(started)))
@@ -183,10 +186,9 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         case "f16": .f16
         default: nil
         }
-        let configured: HiddenPrecision? = configuration.hiddenType.map { $0 == .f32 ? .f32 : .f16 }
         lock.withLock {
             links[connection]?.authenticated = true
-            links[connection]?.precision = configured ?? asked ?? .f16
+            links[connection]?.precision = forcedPrecision ?? asked ?? .f16
             linksByToken[link.token] = connection
         }
         server.setMessageLimit(Self.maxFrameBytes, for: connection)
@@ -244,13 +246,12 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         let (local, precision) = try lock.withLock { () throws -> ([SequenceID], HiddenPrecision) in
             (try sequences.resolve(wire, on: owner), links[owner]?.precision ?? .f16)
         }
-        let hopPrecision: HiddenPrecision? = frame.route?.hops.first.map { $0.dtype == .f32 ? .f32 : .f16 }
+        let hopPrecision = frame.route?.hops.first.map { HiddenPrecision($0.dtype) }
         let started = DispatchTime.now().uptimeNanoseconds
         let result: ShardResult
         do {
             result = try executor.execute(try ShardWork(frame: frame, sequences: local),
-                                          precision: configuration.hiddenType.map { $0 == .f32 ? .f32 : .f16 }
-                                              ?? hopPrecision ?? precision)
+                                          precision: forcedPrecision ?? hopPrecision ?? precision)
         } catch {
             // A refused frame (a position that does not continue a cache, say a late frame of a released sequence)
             // must not keep the table entries it made: they would count against the capacity until the link closes.

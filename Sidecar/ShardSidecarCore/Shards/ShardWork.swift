@@ -1,4 +1,5 @@
 import ShardEngine
+import ShardProtocol
 import ShardTokenizers
 
 /// How finely hidden states travel between stages (f16 halves the bytes on a link; in-process it is always f32).
@@ -7,6 +8,14 @@ public enum HiddenPrecision: Sendable, Equatable {
     case f32
     /// Half precision: the values were (or will be) rounded to f16.
     case f16
+}
+
+extension HiddenPrecision {
+    /// The precision of hidden states carried as `dtype` (f16 for f16, else f32).
+    init(_ dtype: PeerFrame.DType) { self = dtype == .f16 ? .f16 : .f32 }
+
+    /// The element type that carries hidden states of this precision on a link.
+    var dtype: PeerFrame.DType { self == .f16 ? .f16 : .f32 }
 }
 
 /// How to sample one slice on a last stage: the request's parameters (its seed fixed) and how many tokens it has
