@@ -108,10 +108,7 @@ extension Sidecar {
     /// The hidden-state precision for a peer at `url` when none is configured: f32 on this machine's loopback
     /// (bandwidth is free there, and the tokens stay exactly those of one process), f16 across a network.
     static func hiddenType(forPeer url: String) -> PeerFrame.DType {
-        guard let scheme = url.range(of: "://") else { return .f16 }
-        let authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
-        let host = authority.hasPrefix("[") ? String(authority.prefix { $0 != "]" }.dropFirst())
-            : String(authority.prefix { $0 != ":" })
+        guard let host = try? WebSocketURL(parsing: url).host else { return .f16 }
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
         return loopback ? .f32 : .f16
     }

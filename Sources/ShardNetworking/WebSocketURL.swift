@@ -1,14 +1,14 @@
 /// The parts of a `ws://host:port/path?query` URL that libwebsockets' client needs.
-struct WebSocketURL: Sendable, Equatable {
+public struct WebSocketURL: Sendable, Equatable {
     /// Host name or address (IPv6 without brackets).
-    let host: String
+    public let host: String
     /// Port (80 when the URL has none).
-    let port: Int
+    public let port: Int
     /// Path and query, starting with `/`.
-    let pathAndQuery: String
+    public let pathAndQuery: String
 
     /// Parses `url`; only plain `ws://` is supported (libwebsockets is used without TLS here).
-    init(parsing url: String) throws(NetworkError) {
+    public init(parsing url: String) throws(NetworkError) {
         guard url.lowercased().hasPrefix("ws://") else {
             throw NetworkError(.invalidURL, url.lowercased().hasPrefix("wss://")
                 ? "wss:// is not supported: \(url)" : "expected ws://host:port/path, got \(url)")
