@@ -157,14 +157,14 @@ final class Scheduler: @unchecked Sendable {
         for admission in registry.admit(limit: max(0, sequenceLimit() - active.count)) {
             active.append(Active(admission: admission, pending: admission.promptIDs))
         }
-        guard active.contains(where: { !$0.inFlight }), inFlight < depth() else { return }
+        let depth = depth()
+        guard active.contains(where: { !$0.inFlight }), inFlight < depth else { return }
         if !pipeline.missingLayers().isEmpty {
             // Steps still out will land (and fail); wait for shards only once they have.
             if inFlight == 0 { waitForShards() } else { awaitingLanding = true }
             return
         }
         outageSince = nil
-        let depth = depth()
         let size = max(1, (active.count + depth - 1) / depth)
         var ready = active.indices.filter { !active[$0].inFlight }[...]
         while inFlight < depth, !ready.isEmpty {
@@ -199,19 +199,15 @@ final class Scheduler: @unchecked Sendable {
         }
         for member in members { active[indices[member]].inFlight = true }
         inFlight += 1
-        let step = Landed(sequences: work.map(\.sequence), chunks: members.map { chunks[$0] }, epoch: failureEpoch,
-                          started: DispatchTime.now().uptimeNanoseconds, outcome: .failure(PipelineFailure(
-                              error: ShardError(shard: "pipeline", message: "not run"))))
+        let (sequences, sizes, epoch) = (work.map(\.sequence), members.map { chunks[$0] }, failureEpoch)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let landing: @Sendable (Result<ShardPipeline.StepOutcome, PipelineFailure>) -> Void = { [self] outcome in
+            land(Landed(sequences: sequences, chunks: sizes, epoch: epoch, started: started, outcome: outcome))
+        }
         do throws(PipelineFailure) {
-            try pipeline.launch(work) { [self] outcome in
-                var back = step
-                back.outcome = .success(outcome)
-                land(back)
-            }
+            try pipeline.launch(work) { landing(.success($0)) }
         } catch {
-            var back = step
-            back.outcome = .failure(error)
-            land(back)
+            landing(.failure(error))
         }
     }
 

@@ -144,18 +144,6 @@ final class ShardPipeline: @unchecked Sendable {
         Log.warning("a routed step failed; steps pass through the sidecar for 30 s")
     }
 
-    /// Runs one step and waits for its outcome (for in-process callers and tests).
-    func step(_ work: [SequenceWork]) throws(PipelineFailure) -> StepOutcome {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = Locked<StepOutcome?>(nil)
-        try launch(work) { result in
-            outcome.withLock { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        return outcome.withLock { $0! }
-    }
-
     /// Hands `work` to `runner`: a peer sends it at once; an in-process shard computes it on this thread when every
     /// shard is in process, else on its own serial queue (never on a link's service thread).
     func submit(_ work: ShardWork, to runner: any ShardRunner, completion: @escaping ShardCompletion) {
