@@ -144,6 +144,16 @@ class Deployment:
         return wave
 
 
+def log_level(label, streams, summary, client_cpu=True):
+    """One line per concurrency level of a sweep."""
+    log(f"    {label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
+        f"TTFT p50 {report.fmt(summary['ttft_p50_ms'])} ms  ITL p50 {report.fmt(summary['itl_p50_ms'])} "
+        f"p99 {report.fmt(summary['itl_p99_ms'])} ms  "
+        + (f"client CPU {summary['client_cpu'] * 100:.0f}%  " if client_cpu else "")
+        + f"other load {report.fmt(summary['other_load'], 2)}"
+        + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
+
+
 def peer_compute(urls):
     """(compute seconds, steps) summed over the peers' /health, or None without peers (or on an error)."""
     if not urls:
@@ -264,11 +274,7 @@ class Bench:
             wave = deployment.wave(streams, self.stream_tokens, self.tag())
             summary = report.summarize_wave(wave)
             levels.append(summary)
-            log(f"    {deployment.cfg.label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
-                f"TTFT p50 {report.fmt(summary['ttft_p50_ms'])} ms  ITL p50 {report.fmt(summary['itl_p50_ms'])} "
-                f"p99 {report.fmt(summary['itl_p99_ms'])} ms  client CPU {summary['client_cpu'] * 100:.0f}%  "
-                f"other load {report.fmt(summary['other_load'], 2)}"
-                + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
+            log_level(deployment.cfg.label, streams, summary)
         return levels
 
     def batch1_row(self, cfg, summary):
@@ -291,11 +297,7 @@ class Bench:
                 wave = deployment.wave(streams, self.stream_tokens, self.tag())
                 summary = report.summarize_wave(wave)
                 levels.append(summary)
-                log(f"    {LLAMA.label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
-                    f"TTFT p50 {report.fmt(summary['ttft_p50_ms'])} ms  ITL p50 "
-                    f"{report.fmt(summary['itl_p50_ms'])} p99 {report.fmt(summary['itl_p99_ms'])} ms  "
-                    f"other load {report.fmt(summary['other_load'], 2)}"
-                    + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
+                log_level(LLAMA.label, streams, summary, client_cpu=False)
         return levels, batch1
 
     # -- one model ----------------------------------------------------------------------------------------------------

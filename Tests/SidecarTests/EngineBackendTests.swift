@@ -37,14 +37,7 @@ struct EngineBackendTests {
 
         let polled = try client.generateByPolling(requestBody(prompts[0], maxNewTokens: 24))
         #expect(polled.text == expected[0])
-        let streamed = try await withThrowingTaskGroup(of: (Int, String).self) { group in
-            for (index, prompt) in prompts.enumerated() {
-                group.addTask { (index, try await client.generateByWebSocket(requestBody(prompt, maxNewTokens: 24)).text) }
-            }
-            var texts = [String](repeating: "", count: prompts.count)
-            for try await (index, text) in group { texts[index] = text }
-            return texts
-        }
+        let streamed = try await client.generateConcurrently(prompts, maxNewTokens: 24)
         #expect(streamed == expected)
 
         // The OpenAI route, ending at the model's end of turn like llama.cpp's own chat completion.

@@ -79,6 +79,20 @@ struct SidecarClient {
         }
         throw SidecarProcessError(message: "the WebSocket closed before the final event")
     }
+
+    /// One greedy request per prompt, all streaming at once, each on its own WebSocket; the texts in prompt order.
+    func generateConcurrently(_ prompts: [String], maxNewTokens: Int) async throws -> [String] {
+        try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for (index, prompt) in prompts.enumerated() {
+                group.addTask {
+                    (index, try await generateByWebSocket(requestBody(prompt, maxNewTokens: maxNewTokens)).text)
+                }
+            }
+            var texts = [String](repeating: "", count: prompts.count)
+            for try await (index, text) in group { texts[index] = text }
+            return texts
+        }
+    }
 }
 
 /// A generation request body.
