@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShardEngine
+import ShardProtocol
 import ShardTokenizers
 
 /// `shard-sidecar complete`: runs a prompt through the engine in this process and prints the completion.
@@ -24,13 +25,13 @@ struct CompleteCommand: ParsableCommand {
     var maxNewTokens: Int = 128
 
     @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0
+    var temperature: Double = 0
 
     @Option(help: "Sample only among the K most likely tokens; 0 disables.")
     var topK: Int = 0
 
     @Option(help: "Sample only among the most likely tokens whose probabilities add up to P; 1 disables.")
-    var topP: Float = 1
+    var topP: Double = 1
 
     @Option(help: "Random seed; the same seed and prompt give the same text.")
     var seed: UInt64?
@@ -42,11 +43,12 @@ struct CompleteCommand: ParsableCommand {
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
         guard !prompt.isEmpty else { throw ValidationError("--prompt must not be empty") }
         guard shards >= 1 else { throw ValidationError("--shards must be at least 1") }
-        if let problem = sampling.validationProblem() { throw ValidationError(problem) }
+        do throws(ProtocolError) { try sampling.validate() } catch { throw ValidationError(error.message) }
     }
 
-    private var sampling: SamplingParameters {
-        SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed)
+    /// The request's sampling. `min_tokens` 0: like llama.cpp, `complete` lets the model end at once.
+    private var sampling: Sampling {
+        Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed, minTokens: 0)
     }
 
     func run() throws {

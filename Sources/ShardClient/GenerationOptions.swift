@@ -1,28 +1,8 @@
-/// How tokens are chosen. The default is greedy decoding.
-public struct Sampling: Sendable, Equatable {
-    /// Softmax temperature, 0...100; 0 picks the most likely token.
-    public var temperature: Double
-    /// Sample among the `topK` most likely tokens; 0 disables.
-    public var topK: Int
-    /// Sample among the most likely tokens whose probabilities add up to `topP`, in (0, 1]; 1 disables.
-    public var topP: Double
-    /// Seed: the same seed and request give the same tokens.
-    public var seed: UInt64?
-    /// End-of-sequence is suppressed until this many tokens exist.
-    public var minTokens: Int
+import ShardProtocol
 
-    /// Creates sampling settings.
-    public init(temperature: Double = 0, topK: Int = 0, topP: Double = 1, seed: UInt64? = nil, minTokens: Int = 1) {
-        self.temperature = temperature
-        self.topK = topK
-        self.topP = topP
-        self.seed = seed
-        self.minTokens = minTokens
-    }
-
-    /// Greedy decoding.
-    public static let greedy = Sampling()
-}
+/// How tokens are chosen (temperature, `top_k`, `top_p`, seed, `min_tokens`); the default is greedy decoding. The
+/// same type the sidecar, the engine and the CLI use, checked by the same validator before a request is sent.
+public typealias Sampling = ShardProtocol.Sampling
 
 /// How the SDK reaches the sidecar.
 public enum Transport: String, Sendable, CaseIterable {

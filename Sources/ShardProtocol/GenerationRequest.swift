@@ -39,6 +39,18 @@ public struct GenerationRequest: Sendable, Equatable {
     /// Default of `max_new_tokens`.
     public static let defaultMaxNewTokens = 128
 
+    /// The request's sampling fields as one value (the type the SDK, the engine and peer frames use).
+    public var sampling: Sampling {
+        get { Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed, minTokens: minTokens) }
+        set {
+            temperature = newValue.temperature
+            topK = newValue.topK
+            topP = newValue.topP
+            seed = newValue.seed
+            minTokens = newValue.minTokens
+        }
+    }
+
     /// Creates a request with the protocol's defaults.
     public init(requestID: RequestID? = nil, prompt: String? = nil, messages: [ChatMessage]? = nil,
                 inputTokenIDs: [Int]? = nil,

@@ -24,14 +24,15 @@ extension PeerFrame {
             out.appendLE(slice.startPosition)
             out.appendLE(slice.count)
         }
+        // The sampling values were validated on entry (``Sampling/validate()``): they fit these types.
         for record in sampling ?? [] {
-            out.appendLE(record.temperature.bitPattern)
-            out.appendLE(record.topP.bitPattern)
-            out.appendLE(record.topK)
-            out.appendLE(record.minTokens)
-            out.appendLE(record.generatedCount)
+            out.appendLE(record.sampling.engineTemperature.bitPattern)
+            out.appendLE(Float(record.sampling.topP).bitPattern)
+            out.appendLE(UInt32(clamping: record.sampling.topK))
+            out.appendLE(UInt32(clamping: record.sampling.minTokens))
+            out.appendLE(UInt32(clamping: record.generatedCount))
             out.appendLE(UInt32(0))
-            out.appendLE(record.seed)
+            out.appendLE(record.sampling.seed ?? 0)
         }
         if let route {
             out.appendLE(route.link)
@@ -105,15 +106,21 @@ extension PeerFrame {
         if kind == .sampled, rows != sliceCount {
             throw PeerFrameError("\(rows) sampled ids for \(sliceCount) slices")
         }
-        var sampling: [Sampling]?
+        var sampling: [SliceSampling]?
         if hasSampling {
-            sampling = (0 ..< sliceCount).map { _ in
+            var records: [SliceSampling] = []
+            for _ in 0 ..< sliceCount {
                 let temperature = Float(bitPattern: reader.u32()), topP = Float(bitPattern: reader.u32())
                 let topK = reader.u32(), minTokens = reader.u32(), generated = reader.u32()
                 _ = reader.u32()
-                return Sampling(temperature: temperature, topP: topP, topK: topK, minTokens: minTokens,
-                                generatedCount: generated, seed: reader.u64())
+                let record = Sampling(temperature: Double(temperature), topK: Int(topK), topP: Double(topP),
+                                      seed: reader.u64(), minTokens: Int(minTokens))
+                do throws(ProtocolError) { try record.validate() } catch {
+                    throw PeerFrameError("sampling record: \(error.message)")
+                }
+                records.append(SliceSampling(sampling: record, generatedCount: Int(generated)))
             }
+            sampling = records
         }
         var frame = PeerFrame(kind: kind, dtype: dtype, step: step, slices: slices, sampling: sampling, width: width)
         if hasRoute { frame.route = try Self.decodeRoute(&reader, bytes: routeBytes - 16) }

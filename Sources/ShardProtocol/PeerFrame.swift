@@ -79,32 +79,6 @@ public struct PeerFrame: Sendable, Equatable {
         }
     }
 
-    /// How the last stage samples a slice's next token.
-    public struct Sampling: Sendable, Equatable {
-        /// Softmax temperature; 0 is greedy.
-        public var temperature: Float
-        /// Nucleus cut-off; 1 disables.
-        public var topP: Float
-        /// Top-k cut-off; 0 disables.
-        public var topK: UInt32
-        /// End-of-sequence is suppressed below this many generated tokens.
-        public var minTokens: UInt32
-        /// Tokens generated so far: the index of the token being sampled.
-        public var generatedCount: UInt32
-        /// The request's seed.
-        public var seed: UInt64
-        /// Creates a sampling record.
-        public init(temperature: Float, topP: Float, topK: UInt32, minTokens: UInt32, generatedCount: UInt32,
-                    seed: UInt64) {
-            self.temperature = temperature
-            self.topP = topP
-            self.topK = topK
-            self.minTokens = minTokens
-            self.generatedCount = generatedCount
-            self.seed = seed
-        }
-    }
-
     /// `SHRD` read as a little-endian integer.
     public static let magic: UInt32 = 0x4452_4853
     /// The frame format version.
@@ -121,7 +95,7 @@ public struct PeerFrame: Sendable, Equatable {
     /// The sequences in the frame, in row order.
     public var slices: [Slice]
     /// Present on forward frames to the last stage: one per slice.
-    public var sampling: [Sampling]?
+    public var sampling: [SliceSampling]?
     /// Values per row for hidden states; 0 for token ids.
     public var width: Int
     /// Token ids (dtype `.tokens`).
@@ -133,7 +107,7 @@ public struct PeerFrame: Sendable, Equatable {
     public var route: Route?
 
     /// Creates a frame.
-    public init(kind: Kind, dtype: DType, step: UInt64, slices: [Slice], sampling: [Sampling]? = nil,
+    public init(kind: Kind, dtype: DType, step: UInt64, slices: [Slice], sampling: [SliceSampling]? = nil,
                 width: Int = 0, tokens: [Int32] = [], values: [Float] = [], route: Route? = nil) {
         self.route = route
         self.kind = kind

@@ -44,14 +44,7 @@ extension GenerationRequest {
         guard (0 ... maxNewTokens).contains(minTokens) else {
             throw .invalid("min_tokens", "min_tokens must be in 0...max_new_tokens (\(maxNewTokens))")
         }
-        guard temperature.isFinite, (0 ... 100).contains(temperature) else {
-            throw .invalid("temperature", "temperature must be in 0...100")
-        }
-        // top_k travels as a UInt32 (scheduler, peer frames): check against that type, not just the sign.
-        guard (0 ... Int(UInt32.max)).contains(topK) else {
-            throw .invalid("top_k", "top_k must be in 0...\(UInt32.max) (0 disables it)")
-        }
-        guard topP.isFinite, topP > 0, topP <= 1 else { throw .invalid("top_p", "top_p must be in (0, 1]") }
+        try sampling.validate()
         // JSON integers are read as Int64.
         guard (seed ?? 0) <= UInt64(Int64.max) else { throw .invalid("seed", "seed must be in 0...\(Int64.max)") }
         guard stop.count <= limits.maxStopStrings else {

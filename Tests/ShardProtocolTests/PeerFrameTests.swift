@@ -7,11 +7,29 @@ struct PeerFrameTests {
                          PeerFrame.Slice(sequence: 9, startPosition: 12, count: 1)]
 
     @Test func tokensWithSamplingRoundTrip() throws {
-        let sampling = [PeerFrame.Sampling(temperature: 0.7, topP: 0.9, topK: 40, minTokens: 1, generatedCount: 0, seed: 5),
-                        PeerFrame.Sampling(temperature: 0, topP: 1, topK: 0, minTokens: 0, generatedCount: 4, seed: .max)]
+        let sampling = [
+            SliceSampling(sampling: Sampling(temperature: 0.75, topK: 40, topP: 0.5, seed: 5, minTokens: 1),
+                          generatedCount: 0),
+            SliceSampling(sampling: Sampling(seed: .max, minTokens: 0), generatedCount: 4),
+        ]
         let frame = PeerFrame(kind: .forward, dtype: .tokens, step: 99, slices: Self.slices, sampling: sampling,
                               tokens: [1, 2, 3, 4])
         #expect(try PeerFrame.decode(frame.encoded()) == frame)
+        // Temperature and top_p travel as the Floats the engine samples with.
+        var inexact = frame
+        inexact.sampling?[0].sampling.temperature = 0.7
+        inexact.sampling?[0].sampling.topP = 0.9
+        let decoded = try #require(try PeerFrame.decode(inexact.encoded()).sampling?[0].sampling)
+        #expect(decoded.engineTemperature == Float(0.7) && decoded.engineTopP == Double(Float(0.9)))
+    }
+
+    @Test func samplingRecordsOutOfRangeAreRejected() {
+        var frame = PeerFrame(kind: .forward, dtype: .tokens, step: 1, slices: [Self.slices[1]],
+                              sampling: [SliceSampling(sampling: .greedy, generatedCount: 0)], tokens: [1])
+        for bad in [Sampling(temperature: .nan), Sampling(temperature: 1000), Sampling(topP: 0), Sampling(topP: 2)] {
+            frame.sampling = [SliceSampling(sampling: bad, generatedCount: 0)]
+            #expect(throws: PeerFrameError.self) { try PeerFrame.decode(frame.encoded()) }
+        }
     }
 
     @Test func hiddenStatesRoundTripInF32AndF16() throws {
@@ -31,8 +49,8 @@ struct PeerFrameTests {
     ])
 
     @Test func routedFramesRoundTripAndFailedFramesDecode() throws {
-        let sampling = [PeerFrame.Sampling(temperature: 0, topP: 1, topK: 0, minTokens: 0, generatedCount: 0, seed: 1),
-                        PeerFrame.Sampling(temperature: 0, topP: 1, topK: 0, minTokens: 0, generatedCount: 2, seed: 2)]
+        let sampling = [SliceSampling(sampling: Sampling(seed: 1, minTokens: 0), generatedCount: 0),
+                        SliceSampling(sampling: Sampling(seed: 2, minTokens: 0), generatedCount: 2)]
         let frame = PeerFrame(kind: .forward, dtype: .tokens, step: 5, slices: Self.slices, sampling: sampling,
                               tokens: [1, 2, 3, 4], route: Self.route)
         #expect(try PeerFrame.decode(frame.encoded()) == frame)

@@ -107,7 +107,7 @@ struct PeerRobustnessTests {
         _ = try await messages.next()  // hello
         try link.send(.text(#"{"type": "auth", "nonce": "n", "mac": ""}"#))
         _ = try await messages.next()  // ready
-        let sampling = [PeerFrame.Sampling(temperature: 0, topP: 1, topK: 0, minTokens: 0, generatedCount: 0, seed: 1)]
+        let sampling = [SliceSampling(sampling: Sampling(seed: 1, minTokens: 0), generatedCount: 0)]
         let route = PeerFrame.Route(link: 0, hops: [])
         for (step, sequence) in [(1, 7), (2, 8), (3, 9)] as [(UInt64, UInt64)] {
             let late = PeerFrame(kind: .forward, dtype: .tokens, step: step,

@@ -9,12 +9,7 @@ extension PeerFrame {
         let slices = work.batch.slices.map {
             PeerFrame.Slice(sequence: $0.sequence.rawValue, startPosition: UInt32($0.startPosition), count: UInt32($0.count))
         }
-        let sampling = work.sampling?.map { record in
-            PeerFrame.Sampling(temperature: record.parameters.temperature, topP: record.parameters.topP,
-                               topK: UInt32(clamping: record.parameters.topK),
-                               minTokens: UInt32(clamping: record.parameters.minTokens),
-                               generatedCount: UInt32(clamping: record.generatedCount), seed: record.parameters.seed ?? 0)
-        }
+        let sampling = work.sampling
         switch work.batch.input {
         case let .tokens(tokens):
             self.init(kind: .forward, dtype: .tokens, step: step, slices: slices, sampling: sampling, tokens: tokens)
@@ -50,12 +45,7 @@ extension ShardWork {
         case .f32, .f16: .hidden(HiddenStates(rows: frame.rowCount, width: frame.width, values: frame.values))
         }
         self.init(batch: StageBatch(slices: slices, input: input),
-                  sampling: frame.sampling?.map { record in
-                      SliceSampling(parameters: SamplingParameters(
-                          temperature: record.temperature, topK: Int(record.topK), topP: record.topP,
-                          seed: record.seed, minTokens: Int(record.minTokens)),
-                                    generatedCount: Int(record.generatedCount))
-                  },
+                  sampling: frame.sampling,
                   precision: HiddenPrecision(frame.dtype))
     }
 }

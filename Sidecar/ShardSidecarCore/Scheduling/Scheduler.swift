@@ -194,7 +194,7 @@ final class Scheduler: @unchecked Sendable {
             return SequenceWork(
                 sequence: sequence.sequence, startPosition: sequence.position,
                 tokens: Array(sequence.pending.prefix(chunks[member])),
-                sampling: SliceSampling(parameters: request.sampling(seed: sequence.admission.seed),
+                sampling: SliceSampling(sampling: request.sampling.seeded(sequence.admission.seed),
                                         generatedCount: sequence.generated.count))
         }
         for member in members { active[indices[member]].inFlight = true }

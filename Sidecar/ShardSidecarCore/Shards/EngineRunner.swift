@@ -186,14 +186,14 @@ final class EngineRunner: ShardRunner, @unchecked Sendable {
     private func nextToken(_ prompt: [TokenID], sampling: SliceSampling) async throws -> TokenID {
         let client = await takeClient()
         defer { giveBack(client) }
-        let parameters = sampling.parameters
+        let parameters = sampling.sampling
         // The engine's random draws are its own; vary its seed per token so a seeded request is reproducible.
         let seed = parameters.seed.map { $0 &+ UInt64(sampling.generatedCount) }
         let suppressEnd = sampling.generatedCount < parameters.minTokens
         let dialect = lock.withLock { self.dialect } ?? .llamaServer
         var body: [String: JSONValue] = [
-            "prompt": .array(prompt.map { .int(Int64($0)) }), "temperature": .double(Double(parameters.temperature)),
-            "top_p": .double(Double(parameters.topP)), "stream": .bool(false),
+            "prompt": .array(prompt.map { .int(Int64($0)) }), "temperature": .double(parameters.temperature),
+            "top_p": .double(parameters.topP), "stream": .bool(false),
         ]
         if let seed { body["seed"] = .int(Int64(seed & 0x7FFF_FFFF)) }
         let path: String

@@ -18,13 +18,6 @@ extension HiddenPrecision {
     var dtype: PeerFrame.DType { self == .f16 ? .f16 : .f32 }
 }
 
-/// How to sample one slice on a last stage: the request's parameters (its seed fixed) and how many tokens it has
-/// generated, which picks the random draw, so a replay samples the same token.
-struct SliceSampling: Sendable, Equatable {
-    var parameters: SamplingParameters
-    var generatedCount: Int
-}
-
 /// One step's work for one shard, in the engine's terms. Only the peer link (``RemotePeerRunner``,
 /// ``PeerServer``) turns it into wire frames.
 struct ShardWork: Sendable, Equatable {
@@ -74,7 +67,7 @@ struct StageExecutor: Sendable {
                 throw ShardError(shard: "layers \(stage.layers)", message: "the last stage needs one sampling record per slice")
             }
             return .sampled(sampling.indices.map { index in
-                TokenSampler(parameters: sampling[index].parameters).sample(
+                TokenSampler(parameters: sampling[index].sampling).sample(
                     logits: logits.row(index), generatedCount: sampling[index].generatedCount,
                     endOfGeneration: endOfGeneration)
             })

@@ -39,7 +39,7 @@ public struct TextGenerator: Sendable {
     ///   carries text held back until the end), or with `nil` and the held-back text when an end-of-generation id
     ///   ends it; return `false` to stop. The loop is ``GenerationProgress``, as in the sidecar's scheduler.
     /// - Throws: ``EngineError`` for an empty prompt, one longer than the context, or invalid ids.
-    public func generate(promptIDs: [TokenID], maxNewTokens: Int, sampling: SamplingParameters,
+    public func generate(promptIDs: [TokenID], maxNewTokens: Int, sampling: Sampling,
                          onToken: (TokenID?, String) -> Bool) throws(EngineError) -> GenerationSummary {
         guard !promptIDs.isEmpty else { throw .invalidBatch("the prompt is empty") }
         guard promptIDs.count < contextLength else {

@@ -1,3 +1,4 @@
+import ShardProtocol
 import ShardTokenizers
 
 /// Chooses tokens for one sequence.
@@ -7,12 +8,14 @@ import ShardTokenizers
 /// other sequences in the batch, and a sequence replayed on another shard after a failover samples the same tokens.
 public struct TokenSampler: Sendable {
     /// The parameters in use.
-    public let parameters: SamplingParameters
+    public let parameters: Sampling
     /// The seed in use: `parameters.seed`, or one drawn from the system generator.
     public let seed: UInt64
 
-    /// Creates a sampler; without a seed in `parameters`, one is drawn from the system generator.
-    public init(parameters: SamplingParameters) {
+    /// Creates a sampler; without a seed in `parameters`, one is drawn from the system generator. Temperature and
+    /// `top_p` are used as `Float`s (``Sampling/engineTemperature``, ``Sampling/engineTopP``), as peer frames carry
+    /// them, so every shard draws the same token.
+    public init(parameters: Sampling) {
         self.parameters = parameters
         var system = SystemRandomNumberGenerator()
         self.seed = parameters.seed ?? system.next()
@@ -37,7 +40,8 @@ public struct TokenSampler: Sendable {
         }
         var random = SplitMix64(seed: seed &+ UInt64(truncatingIfNeeded: generatedCount) &* SplitMix64.increment)
         let draw = random.nextUnitInterval()
-        if parameters.temperature == 0 { return TokenID(Self.argmax(scores)) }
+        let temperature = parameters.engineTemperature, topP = parameters.engineTopP
+        if temperature == 0 { return TokenID(Self.argmax(scores)) }
 
         var candidates = scores.indices.filter { scores[$0] > -.infinity }
         if candidates.isEmpty { return TokenID(Self.argmax(scores)) }
@@ -45,16 +49,16 @@ public struct TokenSampler: Sendable {
         if parameters.topK > 0, candidates.count > parameters.topK { candidates.removeLast(candidates.count - parameters.topK) }
 
         let maximum = scores[candidates[0]]
-        var probabilities = candidates.map { Double(((scores[$0] - maximum) / parameters.temperature)).exponential }
+        var probabilities = candidates.map { Double(((scores[$0] - maximum) / temperature)).exponential }
         let total = probabilities.reduce(0, +)
         probabilities = probabilities.map { $0 / total }
-        if parameters.topP < 1 {
+        if topP < 1 {
             var cumulative = 0.0
             var keep = 0
             while keep < probabilities.count {
                 cumulative += probabilities[keep]
                 keep += 1
-                if cumulative >= Double(parameters.topP) { break }
+                if cumulative >= topP { break }
             }
             candidates.removeLast(candidates.count - keep)
             probabilities.removeLast(probabilities.count - keep)
