@@ -45,6 +45,7 @@ let package = Package(
         ),
 
         // MARK: Swift modules
+        .target(name: "ShardSync"),
         .target(name: "ShardProtocol"),
         .target(name: "ShardChat"),
         .target(
@@ -53,21 +54,21 @@ let package = Package(
         ),
         .target(
             name: "ShardEngine",
-            dependencies: ["ShardTokenizers", "ShardProtocol", "COpenBLAS", "CShardKernels",
+            dependencies: ["ShardTokenizers", "ShardProtocol", "ShardSync", "COpenBLAS", "CShardKernels",
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
 
-        .target(name: "ShardNetworking", dependencies: ["CLibWebSockets"]),
-        .target(name: "ShardHTTPClient", dependencies: ["CCurl"]),
+        .target(name: "ShardNetworking", dependencies: ["CLibWebSockets", "ShardSync"]),
+        .target(name: "ShardHTTPClient", dependencies: ["CCurl", "ShardSync"]),
         .target(
             name: "ShardClient",
-            dependencies: ["ShardProtocol", "ShardTokenizers", "ShardNetworking", "ShardHTTPClient"]
+            dependencies: ["ShardProtocol", "ShardTokenizers", "ShardNetworking", "ShardHTTPClient", "ShardSync"]
         ),
 
         .target(
             name: "ShardSidecarCore",
             dependencies: ["ShardProtocol", "ShardEngine", "ShardTokenizers", "ShardNetworking", "ShardChat",
-                           "ShardHTTPClient",
+                           "ShardHTTPClient", "ShardSync",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Sidecar/ShardSidecarCore"
@@ -82,7 +83,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ShardCLI",
-            dependencies: ["ShardClient", "ShardProtocol", "ShardTokenizers",
+            dependencies: ["ShardClient", "ShardProtocol", "ShardTokenizers", "ShardSync",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
@@ -107,10 +108,11 @@ let package = Package(
         .testTarget(name: "ShardEngineTests", dependencies: ["ShardEngine", "ShardTokenizers", "ShardTestSupport"]),
         .testTarget(
             name: "SidecarTests",
-            dependencies: ["ShardEngine", "ShardProtocol", "ShardNetworking", "ShardTestSupport", "ShardTokenizers"],
+            dependencies: ["ShardEngine", "ShardProtocol", "ShardNetworking", "ShardSync", "ShardTestSupport",
+                           "ShardTokenizers"],
             exclude: ["Scripts"]
         ),
-        .testTarget(name: "ShardNetworkingTests", dependencies: ["ShardNetworking", "ShardTestSupport"]),
+        .testTarget(name: "ShardNetworkingTests", dependencies: ["ShardNetworking", "ShardSync", "ShardTestSupport"]),
         .testTarget(name: "ShardProtocolTests", dependencies: ["ShardProtocol"]),
         .testTarget(name: "ShardChatTests", dependencies: ["ShardChat"]),
         .testTarget(

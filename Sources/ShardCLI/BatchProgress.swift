@@ -1,9 +1,10 @@
 import Foundation
+import ShardSync
 
 /// `shard batch`'s progress on stderr: a live bar with done/failed/total, tokens/s and the ETA when stderr is a
 /// terminal; otherwise a plain line every five seconds. Never on stdout, which carries the results.
 final class BatchProgress: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private let total: Int
     private var done: Int
     private var failed: Int

@@ -1,9 +1,10 @@
 import Foundation
+import ShardSync
 
 /// The streams started from one model value, so ``ShardDistributedModel/shutdown()`` can stop them all.
 final class ModelLifetime: @unchecked Sendable {
     /// Guards `tasks` and `isShutDown`.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var tasks: [UUID: Task<Void, Never>] = [:]
     private var isShutDown = false
 

@@ -1,3 +1,5 @@
+import ShardSync
+
 /// Why a request must stop before it completes.
 enum StopReason: Sendable {
     /// The awaiting task was cancelled.

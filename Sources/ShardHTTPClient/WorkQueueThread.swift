@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ShardSync
 
 /// A dedicated OS thread that owns one ``CurlEasy`` and performs queued jobs one at a time, so blocking libcurl
 /// calls never run on the Swift concurrency pool.

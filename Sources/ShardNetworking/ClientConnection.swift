@@ -1,3 +1,5 @@
+import ShardSync
+
 internal import CLibWebSockets
 
 /// The engine behind a ``WebSocketClient``: one libwebsockets context and one service thread per connection.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 internal import CLibWebSockets
 import Dispatch
+import ShardSync
 
 /// HTTP/1.1 and WebSocket on one port, over libwebsockets.
 ///

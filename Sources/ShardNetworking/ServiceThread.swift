@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import ShardSync
 
 /// A dedicated OS thread for a libwebsockets service loop: `lws_service` blocks, so it must never run on the Swift
 /// concurrency pool. The thread is detached; owners learn that it ended through their own signal (a `DispatchGroup`).

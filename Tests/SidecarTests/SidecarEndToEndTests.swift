@@ -1,3 +1,4 @@
+import ShardSync
 import Foundation
 import ShardNetworking
 import ShardProtocol

@@ -1,11 +1,12 @@
 import Foundation
+import ShardSync
 
 /// Step latency histogram and counters kept by the scheduler, read by `/metrics`.
 final class SchedulerMetrics: @unchecked Sendable {
     /// Upper bounds of the step-latency histogram buckets, in seconds.
     static let bucketBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
     /// Guards everything below.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var bucketCounts = [Int](repeating: 0, count: bucketBounds.count)
     private var stepCount = 0
     private var stepSeconds = 0.0

@@ -1,6 +1,7 @@
 import Foundation
 import ShardNetworking
 import ShardProtocol
+import ShardSync
 
 /// The HTTP and WebSocket face of the sidecar (PROTOCOL.md). Handlers run on the server thread, so they only
 /// validate, touch the registry (brief locks) and answer; generation happens on the scheduler thread.

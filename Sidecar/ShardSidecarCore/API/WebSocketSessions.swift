@@ -1,11 +1,12 @@
 import Foundation
 import ShardNetworking
 import ShardProtocol
+import ShardSync
 
 /// Which requests each `/ws/generate` connection has in flight, so a closed socket cancels them.
 final class WebSocketSessions: @unchecked Sendable {
     /// Guards `requests`.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var requests: [ConnectionID: Set<RequestID>] = [:]
 
     func open(_ connection: ConnectionID) { lock.withLock { requests[connection] = [] } }

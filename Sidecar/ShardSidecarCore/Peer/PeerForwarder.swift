@@ -1,6 +1,7 @@
 import Foundation
 import ShardNetworking
 import ShardProtocol
+import ShardSync
 
 /// A peer's links to the next stages, for peer-to-peer forwarding: one WebSocket per next-stage URL, opened on first
 /// use with the same handshake a sidecar makes (the same model, the shared secret proven both ways), and reopened
@@ -17,7 +18,7 @@ final class PeerForwarder: @unchecked Sendable {
     private let modelSHA256: String
     private let secret: String?
     /// Guards `links` and `stopped`.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var links: [String: Link] = [:]
     private var stopped = false
 

@@ -2,6 +2,7 @@ import Foundation
 import ShardEngine
 import ShardNetworking
 import ShardProtocol
+import ShardSync
 
 /// `shard-sidecar peer`: serves one layer range of a model over WebSocket (`/peer`) with binary frames.
 ///
@@ -47,7 +48,7 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private let modelSHA256: String
     private let compute = DispatchQueue(label: "shard-peer-compute")
     /// Guards `links` and `sequences`.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var links: [ConnectionID: Link] = [:]
     private var sequences: PeerSequenceTable
     /// Authenticated links by token.

@@ -1,6 +1,7 @@
 import Foundation
 import ShardNetworking
 import ShardProtocol
+import ShardSync
 
 /// A peer shard reached over WebSocket. Connects, checks the model and authenticates, then runs frames for the
 /// scheduler; reconnects with backoff whenever the link drops, reporting its state to `/peers` and `/ready`.
@@ -37,7 +38,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
     /// Called when the peer becomes ready (wakes the scheduler).
     private let onReady: @Sendable () -> Void
     /// Guards the fields below.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var link = PeerLinkState.connecting
     private var announcedLayers: Range<Int> = 0 ..< 0
     private var announcedCapacity: Int?

@@ -2,6 +2,7 @@ import Foundation
 import ShardEngine
 import ShardProtocol
 import ShardTokenizers
+import ShardSync
 
 /// Limits and lifetimes of the registry, all configurable on the command line.
 public struct RegistryConfiguration: Sendable {
@@ -24,7 +25,7 @@ public struct RegistryConfiguration: Sendable {
 public final class RequestRegistry: @unchecked Sendable {
     let configuration: RegistryConfiguration
     /// Guards everything below.
-    let lock = NSLock()
+    let lock = Lock()
     var records: [RequestID: RequestRecord] = [:]
     private var queue: [RequestID] = []
     /// Running requests whose cancellation the scheduler has not yet carried out.
@@ -34,7 +35,7 @@ public final class RequestRegistry: @unchecked Sendable {
     /// Set by ``closeAndCancelQueued()`` at shutdown: new requests are refused.
     private var closed = false
     /// Broadcast whenever a client reads events, so a shutdown drain notices when everything was collected.
-    let readSignal = NSCondition()
+    let readSignal = ConditionLock()
     /// Wakes the scheduler when there is new work or a cancellation.
     var onWork: @Sendable () -> Void = {}
     var counters = Counters()
@@ -56,7 +57,7 @@ public final class RequestRegistry: @unchecked Sendable {
     /// `endOfGeneration`: the ids that end it (default: the tokenizer's ``Tokenizer/endOfGenerationIDs``).
     func submit(id: RequestID, request: GenerationRequest, promptIDs: [TokenID], tokenizer: any Tokenizer,
                 endOfGeneration: Set<TokenID>? = nil, now: Date = Date()) throws(ProtocolError) -> Submission {
-        let result = try locked { () throws(ProtocolError) -> Submission in
+        let result = try lock.withLock { () throws(ProtocolError) -> Submission in
             if let existing = records[id] {
                 guard existing.request == request else {
                     throw ProtocolError(status: 409, code: "request_id_conflict",
@@ -90,13 +91,6 @@ public final class RequestRegistry: @unchecked Sendable {
         }
         if case .accepted = result { onWork() }
         return result
-    }
-
-    /// Runs `body` under the lock, keeping its typed error (`NSLock.withLock` erases it).
-    private func locked<T>(_ body: () throws(ProtocolError) -> T) throws(ProtocolError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
     }
 
     /// A snapshot for `GET /requests/ID`.
@@ -191,15 +185,15 @@ public final class RequestRegistry: @unchecked Sendable {
     @discardableResult
     func waitUntilCollected(timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        readSignal.lock()
-        defer { readSignal.unlock() }
-        while undeliveredCount > 0 {
-            let now = Date()
-            guard now < deadline else { return false }
-            // Reads broadcast without holding this condition's lock, so a wake-up can be missed: wait in slices.
-            _ = readSignal.wait(until: min(deadline, now.addingTimeInterval(0.1)))
+        return readSignal.withLock {
+            while undeliveredCount > 0 {
+                let now = Date()
+                guard now < deadline else { return false }
+                // Reads broadcast without holding this condition's lock, so a wake-up can be missed: wait in slices.
+                readSignal.wait(until: min(deadline, now.addingTimeInterval(0.1)))
+            }
+            return true
         }
-        return true
     }
 
     /// The number of requests per state, and queue depth, for `/metrics`.

@@ -1,6 +1,7 @@
 import Foundation
 import ShardProtocol
 import ShardTokenizers
+import ShardSync
 
 /// Continuous batching with pipeline parallelism, on a dedicated thread.
 ///
@@ -60,7 +61,7 @@ final class Scheduler: @unchecked Sendable {
     private let contextLength: Int
     let metrics: SchedulerMetrics
     /// Guards `wakeups`, `stopping` and `landed`; the thread waits on it.
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var wakeups = 0
     private var stopping = false
     private var landed: [Landed] = []

@@ -3,6 +3,7 @@ import ShardEngine
 import ShardHTTPClient
 import ShardProtocol
 import ShardTokenizers
+import ShardSync
 
 /// An existing inference server that holds the whole model (llama.cpp's `llama-server`, vLLM, Ollama) used as the
 /// one stage of the pipeline (`serve --engine URL`): the sidecar keeps its registry, queue, limits, events,
@@ -41,7 +42,7 @@ final class EngineRunner: ShardRunner, @unchecked Sendable {
     private let onReady: @Sendable () -> Void
     private let clients: [CurlHTTPClient]
     /// Guards everything below.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var state = ShardState.connecting
     private var detail: String?
     private var dialect: Dialect?

@@ -3,6 +3,7 @@ import ShardEngine
 import ShardNetworking
 import ShardProtocol
 import ShardTokenizers
+import ShardSync
 
 /// One step of some sequences in flight through the pipeline's ranges, driven by the shards' completions: when
 /// every replica of a range has answered, the next range starts, on the thread of the last answer (a peer's
@@ -20,7 +21,7 @@ final class PipelineStep: @unchecked Sendable {
     /// One replica's part of a range: the items it computes and their work.
     private typealias Share = (replica: Int, members: [Int], work: ShardWork)
     /// Guards everything below.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var rangeIndex = 0
     private var alive: [Bool]
     private var failures: [PipelineFailure] = []

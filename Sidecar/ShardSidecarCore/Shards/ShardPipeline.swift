@@ -3,6 +3,7 @@ import ShardEngine
 import ShardNetworking
 import ShardProtocol
 import ShardTokenizers
+import ShardSync
 
 /// One sequence's share of a pipeline step.
 struct SequenceWork: Sendable {
@@ -28,7 +29,7 @@ final class ShardPipeline: @unchecked Sendable {
     let runners: [any ShardRunner]
     let blockCount: Int
     /// Guards `assignment`.
-    private let lock = NSLock()
+    private let lock = Lock()
     /// Sequence -> the runner serving it, per range start.
     private var assignment: [UInt64: [Int: ObjectIdentifier]] = [:]
 
@@ -172,32 +173,32 @@ final class ShardPipeline: @unchecked Sendable {
                         failures: inout [PipelineFailure]) -> [Int] {
         let start = group[0].layers.lowerBound
         let ids = group.map { ObjectIdentifier($0) }
-        lock.lock()
-        defer { lock.unlock() }
-        var load = [Int](repeating: 0, count: group.count)
-        for ranges in assignment.values {
-            if let owner = ranges[start], let index = ids.firstIndex(of: owner) { load[index] += 1 }
-        }
-        var chosen = [Int](repeating: -1, count: work.count)
-        for (position, item) in work.enumerated() where alive[position] {
-            if let owner = assignment[item.sequence]?[start] {
-                guard let index = ids.firstIndex(of: owner) else {
-                    failures.append(PipelineFailure(error: ShardError(
-                        shard: "layers \(group[0].layers)", message: "the shard holding sequence \(item.sequence) is down")))
-                    alive[position] = false
+        return lock.withLock { () -> [Int] in
+            var load = [Int](repeating: 0, count: group.count)
+            for ranges in assignment.values {
+                if let owner = ranges[start], let index = ids.firstIndex(of: owner) { load[index] += 1 }
+            }
+            var chosen = [Int](repeating: -1, count: work.count)
+            for (position, item) in work.enumerated() where alive[position] {
+                if let owner = assignment[item.sequence]?[start] {
+                    guard let index = ids.firstIndex(of: owner) else {
+                        failures.append(PipelineFailure(error: ShardError(
+                            shard: "layers \(group[0].layers)", message: "the shard holding sequence \(item.sequence) is down")))
+                        alive[position] = false
+                        continue
+                    }
+                    chosen[position] = index
                     continue
                 }
-                chosen[position] = index
-                continue
+                // The least loaded replica with room (a peer refuses sequences past its announced capacity).
+                let withRoom = load.indices.filter { index in group[index].capacity.map { load[index] < $0 } ?? true }
+                let best = (withRoom.isEmpty ? Array(load.indices) : withRoom).min { load[$0] < load[$1] }!
+                assignment[item.sequence, default: [:]][start] = ids[best]
+                load[best] += 1
+                chosen[position] = best
             }
-            // The least loaded replica with room (a peer refuses sequences past its announced capacity).
-            let withRoom = load.indices.filter { index in group[index].capacity.map { load[index] < $0 } ?? true }
-            let best = (withRoom.isEmpty ? Array(load.indices) : withRoom).min { load[$0] < load[$1] }!
-            assignment[item.sequence, default: [:]][start] = ids[best]
-            load[best] += 1
-            chosen[position] = best
+            return chosen
         }
-        return chosen
     }
 
     /// Frees sequences on every shard and forgets their assignments.

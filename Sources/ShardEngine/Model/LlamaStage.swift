@@ -2,6 +2,7 @@ import COpenBLAS
 import CShardKernels
 import Foundation
 import ShardTokenizers
+import ShardSync
 
 /// Runs the blocks `[layers.lowerBound, layers.upperBound)` of a Llama model, with a KV cache per sequence.
 ///
@@ -17,7 +18,7 @@ public final class LlamaStage: @unchecked Sendable {
     public let model: GGUFFile
     let weights: StageWeights
     /// Guards `caches` and `scratch`.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var caches: [SequenceID: SequenceCache] = [:]
     private let scratch = Scratch()
 
@@ -63,10 +64,10 @@ public final class LlamaStage: @unchecked Sendable {
     ///
     /// - Throws: ``EngineError`` when the batch is malformed; no cache is changed then.
     public func forward(_ batch: StageBatch) throws(EngineError) -> StageOutput {
-        lock.lock()
-        defer { lock.unlock() }
-        try validate(batch)
-        return compute(batch, caches: &caches, scratch: scratch)
+        try lock.withLock { () throws(EngineError) -> StageOutput in
+            try validate(batch)
+            return compute(batch, caches: &caches, scratch: scratch)
+        }
     }
 
     private func validate(_ batch: StageBatch) throws(EngineError) {

@@ -1,6 +1,7 @@
 import Foundation
 import ShardNetworking
 import ShardProtocol
+import ShardSync
 
 /// The OpenAI-compatible routes on the sidecar's port (`GET /v1/models`, `POST /v1/completions`,
 /// `POST /v1/chat/completions`), built on the same registry as `/broadcast-work`: same queue, limits, API key

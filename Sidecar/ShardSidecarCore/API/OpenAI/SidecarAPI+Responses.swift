@@ -1,6 +1,7 @@
 import Foundation
 import ShardNetworking
 import ShardProtocol
+import ShardSync
 
 /// `POST /v1/responses` and `GET /v1/responses/ID`: the subset of OpenAI's Responses API that sference's CLI uses
 /// (`model`, `input` as text or messages, `metadata`, `max_output_tokens`, `temperature`, `top_p`, `background`;
