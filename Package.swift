@@ -117,7 +117,8 @@ let package = Package(
         .testTarget(name: "ShardChatTests", dependencies: ["ShardChat"]),
         .testTarget(
             name: "SidecarCoreTests",
-            dependencies: ["ShardSidecarCore", "ShardProtocol", "ShardTokenizers", "ShardTestSupport"]
+            dependencies: ["ShardSidecarCore", "ShardEngine", "ShardProtocol", "ShardSync", "ShardTokenizers",
+                           "ShardTestSupport"]
         ),
         .testTarget(name: "ShardHTTPClientTests", dependencies: ["ShardHTTPClient", "ShardNetworking"]),
         .testTarget(

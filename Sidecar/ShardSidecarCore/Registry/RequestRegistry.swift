@@ -18,23 +18,27 @@ public struct RegistryConfiguration: Sendable {
     public init() {}
 }
 
-/// All requests the sidecar knows, their state machines and event logs. Thread-safe: HTTP and WebSocket handlers
-/// (on the server thread), the scheduler (on its own thread) and timers all call in; every method holds the lock
-/// only briefly. Deliveries to connections happen under the lock, in log order, through closures that only queue
-/// (see ``PollDelivery`` and ``Subscription``); wake-ups of the scheduler happen after releasing it.
+/// All requests the sidecar knows: a table of ``RequestMachine``s, the queue in admission order, the cancellations
+/// the scheduler has not carried out, and the counters. Thread-safe: HTTP and WebSocket handlers, the scheduler (on
+/// its own thread) and timers all call in. Each method runs a request's transition under the lock, only briefly,
+/// and applies the ``DeliveryAction``s it returned after releasing it (``apply(_:for:)``), as it wakes the
+/// scheduler after releasing it.
 public final class RequestRegistry: @unchecked Sendable {
+    // @unchecked: everything mutable below is guarded by `lock`.
     let configuration: RegistryConfiguration
     /// Guards everything below.
     let lock = Lock()
-    var records: [RequestID: RequestRecord] = [:]
+    var records: [RequestID: RequestMachine] = [:]
     private var queue: [RequestID] = []
     /// Running requests whose cancellation the scheduler has not yet carried out.
     private var cancelRequests: Set<RequestID> = []
     private var nextSequence: UInt64 = 1
-    var nextWaiter: UInt64 = 1
+    /// Numbers long-poll waiters and WebSocket subscriptions.
+    var nextConsumer: UInt64 = 1
     /// Set by ``closeAndCancelQueued()`` at shutdown: new requests are refused.
     private var closed = false
-    /// Broadcast whenever a client reads events, so a shutdown drain notices when everything was collected.
+    /// Broadcast (holding it) whenever readers collected events, so a shutdown drain notices when everything was
+    /// collected. Never taken while `lock` is held.
     let readSignal = ConditionLock()
     /// Wakes the scheduler when there is new work or a cancellation.
     var onWork: @Sendable () -> Void = {}
@@ -63,7 +67,7 @@ public final class RequestRegistry: @unchecked Sendable {
                     throw ProtocolError(status: 409, code: "request_id_conflict",
                                         message: "request \(id) exists with a different body", requestID: id.rawValue)
                 }
-                existing.lastActivity = now
+                records[id]?.touch(now)
                 return .duplicate(queuePosition: queue.firstIndex(of: id) ?? 0)
             }
             guard !closed else {
@@ -77,7 +81,7 @@ public final class RequestRegistry: @unchecked Sendable {
                                     requestID: id.rawValue)
             }
             var random = SystemRandomNumberGenerator()
-            let record = RequestRecord(
+            records[id] = RequestMachine(
                 id: id, request: request, promptIDs: promptIDs, seed: request.seed ?? random.next(),
                 sequence: nextSequence,
                 progress: GenerationProgress(tokenizer: tokenizer, promptIDs: promptIDs, limits: .init(
@@ -85,7 +89,6 @@ public final class RequestRegistry: @unchecked Sendable {
                     endOfGeneration: endOfGeneration ?? tokenizer.endOfGenerationIDs)),
                 now: now)
             nextSequence += 1
-            records[id] = record
             queue.append(id)
             return .accepted(queuePosition: queue.count - 1)
         }
@@ -103,13 +106,12 @@ public final class RequestRegistry: @unchecked Sendable {
 
     func snapshot(_ id: RequestID, now: Date = Date()) -> Snapshot? {
         lock.withLock {
+            records[id]?.touch(now)
             guard let record = records[id] else { return nil }
-            record.lastActivity = now
             var reason: FinishReason?
             if case let .done(finish, _, _) = record.log.events.last { reason = finish }
             return Snapshot(id: id, state: record.state, tokens: record.generatedIDs.count,
-                            promptTokens: record.promptIDs.count,
-                            eventsPending: record.log.count - record.pollCursor.committed,
+                            promptTokens: record.promptIDs.count, eventsPending: record.undelivered,
                             finishReason: reason, cancelRequested: record.cancelRequested && !record.state.isTerminal)
         }
     }
@@ -122,8 +124,8 @@ public final class RequestRegistry: @unchecked Sendable {
     /// The text of every token event so far, or `nil` for an unknown (or expired) request.
     func transcript(_ id: RequestID, now: Date = Date()) -> Transcript? {
         lock.withLock {
+            records[id]?.touch(now)
             guard let record = records[id] else { return nil }
-            record.lastActivity = now
             var text = "", error: ProtocolError?
             for event in record.log.events {
                 switch event {
@@ -140,26 +142,23 @@ public final class RequestRegistry: @unchecked Sendable {
 
     /// Cancels a request. Queued ones end at once; running ones end when the scheduler has freed their shards.
     @discardableResult
-    func cancel(_ id: RequestID) -> CancelOutcome {
-        let outcome = lock.withLock { () -> CancelOutcome in
-            guard let record = records[id] else { return .unknown }
-            switch record.state {
-            case .queued:
+    func cancel(_ id: RequestID, now: Date = Date()) -> CancelOutcome {
+        let (outcome, actions) = lock.withLock { () -> (CancelOutcome, [DeliveryAction]) in
+            guard records[id] != nil else { return (.unknown, []) }
+            switch records[id]!.cancel(now: now) {
+            case let .ended(actions):
                 queue.removeAll { $0 == id }
-                return .queued
-            case .running:
+                counters.finished[.cancelled, default: 0] += 1
+                return (.queued, actions)
+            case .flagged:
                 cancelRequests.insert(id)
-                record.cancelRequested = true
-                return .running
-            default:
-                return .alreadyFinished
+                return (.running, [])
+            case .alreadyFinished:
+                return (.alreadyFinished, [])
             }
         }
-        switch outcome {
-        case .queued: finish(id, reason: .cancelled, error: nil)
-        case .running: onWork()
-        case .unknown, .alreadyFinished: break
-        }
+        apply(actions, for: id)
+        if outcome == .running { onWork() }
         return outcome
     }
 
@@ -167,18 +166,18 @@ public final class RequestRegistry: @unchecked Sendable {
 
     /// Refuses new requests from now on (503 `shutting_down`) and ends every queued one with a final `cancelled`
     /// event, which its client can still collect.
-    func closeAndCancelQueued() {
-        let queued = lock.withLock { () -> [RequestID] in
+    func closeAndCancelQueued(now: Date = Date()) {
+        let ended = lock.withLock { () -> [(RequestID, [DeliveryAction])] in
             closed = true
             defer { queue.removeAll() }
-            return queue
+            return queue.map { id in (id, end(id, .cancelled, error: nil, now: now)) }
         }
-        for id in queued { finish(id, reason: .cancelled, error: nil) }
+        for (id, actions) in ended { apply(actions, for: id) }
     }
 
     /// Finished requests whose final event no client has collected yet (queued on a WebSocket counts as collected).
     var undeliveredCount: Int {
-        lock.withLock { records.values.filter { $0.pollCursor.committed < $0.log.count }.count }
+        lock.withLock { records.values.filter { $0.undelivered > 0 }.count }
     }
 
     /// Waits until every final event was collected or `timeout` passed; returns whether all were collected.
@@ -186,11 +185,11 @@ public final class RequestRegistry: @unchecked Sendable {
     func waitUntilCollected(timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         return readSignal.withLock {
+            // Readers broadcast holding `readSignal` (``DeliveryAction/readersProgressed``), so no wake-up is missed
+            // between this check and the wait.
             while undeliveredCount > 0 {
-                let now = Date()
-                guard now < deadline else { return false }
-                // Reads broadcast without holding this condition's lock, so a wake-up can be missed: wait in slices.
-                readSignal.wait(until: min(deadline, now.addingTimeInterval(0.1)))
+                guard Date() < deadline else { return false }
+                readSignal.wait(until: deadline)
             }
             return true
         }
@@ -215,19 +214,12 @@ public final class RequestRegistry: @unchecked Sendable {
     /// and those whose WebSocket dropped more than ``RegistryConfiguration/detachedGrace`` ago without a resume.
     func sweep(now: Date = Date()) {
         let abandoned = lock.withLock { () -> [RequestID] in
-            records = records.filter { _, record in
-                guard let finished = record.finishedAt else { return true }
-                return now.timeIntervalSince(finished) < configuration.finishedTTL
-            }
-            return records.values.filter { record in
-                guard !record.state.isTerminal else { return false }
-                if let detached = record.detachedSince, now.timeIntervalSince(detached) > configuration.detachedGrace {
-                    return true
-                }
-                return now.timeIntervalSince(record.lastActivity) > configuration.abandonedTTL
+            records = records.filter { !$0.value.isExpired(now: now, ttl: configuration.finishedTTL) }
+            return records.values.filter {
+                $0.isAbandoned(now: now, grace: configuration.detachedGrace, abandonedAfter: configuration.abandonedTTL)
             }.map(\.id)
         }
-        abandoned.forEach { cancel($0) }
+        abandoned.forEach { cancel($0, now: now) }
     }
 
     // MARK: Scheduler side
@@ -243,8 +235,7 @@ public final class RequestRegistry: @unchecked Sendable {
             var admitted: [Admission] = []
             while admitted.count < limit, !queue.isEmpty {
                 let id = queue.removeFirst()
-                guard let record = records[id], let next = record.state.applying(.start) else { continue }
-                record.state = next
+                guard records[id]?.start() == true, let record = records[id] else { continue }
                 admitted.append(Admission(id: id, sequence: record.sequence, promptIDs: record.promptIDs,
                                           seed: record.seed, request: record.request))
             }
