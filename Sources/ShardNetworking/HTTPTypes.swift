@@ -55,6 +55,26 @@ public struct HTTPResponse: Sendable {
         json(status, Array(body.utf8), headers: headers)
     }
 
+    /// The reason phrase of a status line (RFC 9110's, for the codes this server and its handlers send).
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 202: "Accepted"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 409: "Conflict"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Status \(status)"
+        }
+    }
+
     /// The error shape the server uses for its own answers (413, 411, 404...):
     /// `{"ok": false, "error": {"code": ..., "message": ...}}`.
     static func failure(_ status: Int, code: String, message: String) -> HTTPResponse {

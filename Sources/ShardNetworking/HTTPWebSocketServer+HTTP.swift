@@ -6,8 +6,10 @@ internal import CLibWebSockets
 /// The HTTP side of the service thread's callbacks: collect the request, dispatch it, write the response.
 extension HTTPWebSocketServer {
     /// `LWS_CALLBACK_HTTP`: headers are in. Requests without a body are dispatched now; the others after
-    /// `HTTP_BODY_COMPLETION` (answering earlier corrupts the response). A body without `Content-Length` is refused
-    /// with 411 at once, because lws 4.1 never completes a chunked request body.
+    /// `HTTP_BODY_COMPLETION` (answering earlier corrupts the response). A chunked body is refused with 411 at once,
+    /// because lws 4.1 never completes one. A POST, PUT or PATCH with neither `Content-Length` nor
+    /// `Transfer-Encoding` has an empty body (RFC 9112 §6.3), as `curl -X POST` sends it; lws 4.1 would wait for a
+    /// body, so it is dispatched now and its connection closes after the answer.
     func httpRequestArrived(_ wsi: OpaquePointer, session: UnsafeMutablePointer<UInt64>,
                             uri: UnsafeMutableRawPointer?, length: Int) -> Int32 {
         session.pointee = 0
@@ -15,18 +17,18 @@ extension HTTPWebSocketServer {
         let method = RequestReader.method(wsi)
         let headers = RequestReader.headers(wsi, extra: configuration.extraHeaderNames)
         let declaredLength = headers["content-length"].flatMap { Int($0) }
-        // lws 4.1 waits for a body after POST/PUT/PATCH headers without Content-Length (until its timeout), so
-        // those are refused at once too, with a message that says what to send.
-        if declaredLength == nil, headers["transfer-encoding"] != nil || ["POST", "PUT", "PATCH"].contains(method) {
+        if declaredLength == nil, headers["transfer-encoding"] != nil {
             let refusal = HTTPResponse.failure(411, code: "length_required",
-                                               message: "send a Content-Length header (Content-Length: 0 for no body)")
+                                               message: "send the body with a Content-Length header, not chunked")
             _ = writeImmediately(wsi, refusal)
             return -1  // the unread body would be parsed as the next request: close
         }
         let contentLength = max(declaredLength ?? 0, 0)
-        let exchange = HTTPExchange(wsi: UInt(bitPattern: wsi), method: method, path: path,
+        var exchange = HTTPExchange(wsi: UInt(bitPattern: wsi), method: method, path: path,
                                     query: RequestReader.query(wsi), headers: headers, contentLength: contentLength,
                                     bodyTooLarge: contentLength > configuration.maxRequestBodyBytes)
+        // lws 4.1 waits for 100 MiB of body after such headers: the connection cannot carry another request.
+        exchange.closeAfterAnswer = declaredLength == nil && ["POST", "PUT", "PATCH"].contains(method)
         let id = state.withLock { state in
             let id = state.allocateID()
             state.exchanges[id] = exchange
@@ -126,10 +128,12 @@ extension HTTPWebSocketServer {
     func httpWriteable(_ wsi: OpaquePointer, session: UnsafeMutablePointer<UInt64>) -> Int32 {
         let id = session.pointee
         let step = state.withLock { state -> WriteStep in
-            guard let writer = state.exchanges[id]?.response else { return .nothing }
+            guard let exchange = state.exchanges[id], let writer = exchange.response else { return .nothing }
             if !writer.headersSent {
                 state.exchanges[id]!.response!.headersSent = true
-                return .headers(writer.response, omitBody: writer.omitBody, streamed: writer.stream != nil)
+                var response = writer.response
+                if exchange.closeAfterAnswer, writer.stream == nil { response.headers.append(("Connection", "close")) }
+                return .headers(response, omitBody: writer.omitBody, streamed: writer.stream != nil)
             }
             if let stream = writer.stream {
                 guard let chunk = stream.chunks.first else { return stream.ended ? .streamEnd : .nothing }
@@ -179,13 +183,13 @@ extension HTTPWebSocketServer {
     /// Forgets the answered exchange and lets lws read the next request (which may arrive inside this call).
     private func completeTransaction(_ wsi: OpaquePointer, session: UnsafeMutablePointer<UInt64>) -> Int32 {
         let id = session.pointee
-        let (stopping, written) = state.withLock { state in
-            (state.stopRequested, state.exchanges.removeValue(forKey: id)?.written)
+        let (stopping, exchange) = state.withLock { state in
+            (state.stopRequested, state.exchanges.removeValue(forKey: id))
         }
         session.pointee = 0
-        written?(true)
+        exchange?.written?(true)
         // While shutting down, close after the answer instead of waiting for the next request.
-        if stopping { return -1 }
+        if stopping || exchange?.closeAfterAnswer == true { return -1 }
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 
@@ -203,8 +207,10 @@ extension HTTPWebSocketServer {
     }
 
     /// Writes the status line and headers (`Content-Type` always; `Content-Length`, or for a streamed answer
-    /// `Connection: close`, since its body ends with the connection).
-    func writeHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse, streamed: Bool = false) -> Bool {
+    /// `Connection: close`, since its body ends with the connection). `upgrade`: the answer refuses a WebSocket
+    /// upgrade, before lws has read the request's HTTP version (it would answer `HTTP/1.0`); an upgrade is HTTP/1.1.
+    func writeHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse, streamed: Bool = false,
+                      upgrade: Bool = false) -> Bool {
         let extra = response.headers.filter { !["content-type", "content-length"].contains($0.0.lowercased()) }
         let contentType = response.contentType
         let capacity = OutboundFrame.headroom + 512 + contentType.utf8.count
@@ -215,19 +221,32 @@ extension HTTPWebSocketServer {
             let end = buffer.baseAddress! + capacity
             var cursor: UnsafeMutablePointer<UInt8>? = start
             let length = streamed ? lws_filepos_t.max : lws_filepos_t(response.body.count)  // max: LWS_ILLEGAL_HTTP_CONTENT_LEN
-            guard lws_add_http_common_headers(wsi, UInt32(response.status), contentType, length, &cursor, end) == 0
-            else { return false }
-            for (name, value) in extra + (streamed ? [("Connection", "close"), ("Cache-Control", "no-cache")] : []) {
-                let added = (name.lowercased() + ":").withCString { name in
-                    value.withCString { value in
-                        lws_add_http_header_by_name(wsi, UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self),
-                                                    UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self),
-                                                    Int32(strlen(value)), &cursor, end)
-                    }
-                }
-                guard added == 0 else { return false }
+            var fields = extra + (streamed ? [("Connection", "close"), ("Cache-Control", "no-cache")] : [])
+            if upgrade {
+                let line = "HTTP/1.1 \(response.status) \(HTTPResponse.reasonPhrase(response.status))"
+                guard Self.addHeader(wsi, name: nil, value: line, &cursor, end) else { return false }
+                fields = [("Content-Type", contentType), ("Content-Length", "\(response.body.count)")] + fields
+            } else {
+                guard lws_add_http_common_headers(wsi, UInt32(response.status), contentType, length, &cursor, end) == 0
+                else { return false }
+            }
+            for (name, value) in fields {
+                guard Self.addHeader(wsi, name: name.lowercased() + ":", value: value, &cursor, end) else { return false }
             }
             return lws_finalize_write_http_header(wsi, start, &cursor, end) == 0
+        }
+    }
+
+    /// Adds `name: value` to a header block (`name` `nil`: `value` is the status line).
+    private static func addHeader(_ wsi: OpaquePointer, name: String?, value: String,
+                                  _ cursor: inout UnsafeMutablePointer<UInt8>?, _ end: UnsafeMutablePointer<UInt8>) -> Bool {
+        value.withCString { value in
+            let bytes = UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self)
+            guard let name else { return lws_add_http_header_by_name(wsi, nil, bytes, Int32(strlen(value)), &cursor, end) == 0 }
+            return name.withCString { name in
+                lws_add_http_header_by_name(wsi, UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), bytes,
+                                            Int32(strlen(value)), &cursor, end) == 0
+            }
         }
     }
 
@@ -242,8 +261,8 @@ extension HTTPWebSocketServer {
     }
 
     /// Writes a whole (small) response from inside a callback, for refusals that cannot wait for WRITEABLE.
-    func writeImmediately(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
-        guard writeHeaders(wsi, response) else { return false }
+    func writeImmediately(_ wsi: OpaquePointer, _ response: HTTPResponse, upgrade: Bool = false) -> Bool {
+        guard writeHeaders(wsi, response, upgrade: upgrade) else { return false }
         var chunk = [UInt8](repeating: 0, count: OutboundFrame.headroom) + response.body
         return response.body.isEmpty || writeBody(wsi, &chunk, isFinal: true)
     }

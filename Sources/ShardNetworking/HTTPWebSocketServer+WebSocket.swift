@@ -20,7 +20,7 @@ extension HTTPWebSocketServer {
             return 0
         }
         // > 0 tells lws that we answered; it completes the transaction itself.
-        return writeImmediately(wsi, refusal) ? 1 : -1
+        return writeImmediately(wsi, refusal, upgrade: true) ? 1 : -1
     }
 
     /// `LWS_CALLBACK_ESTABLISHED`: registers the session and tells the handler (the header table is still attached).

@@ -74,6 +74,8 @@ struct HTTPExchange: Sendable {
     var bodyTooLarge = false
     /// Handed to the handler; only then may `respond` answer it.
     var dispatched = false
+    /// The connection closes after the answer (a POST without `Content-Length`: lws still expects a body).
+    var closeAfterAnswer = false
     /// The answer being written, once there is one.
     var response: ResponseWriter?
     /// Told whether the answer's last byte was written (`respond(_:to:written:)`).

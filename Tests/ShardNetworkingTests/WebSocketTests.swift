@@ -113,9 +113,16 @@ struct WebSocketTests {
             }
         }
         defer { fixture.server.shutdown() }
-        let unknown = try RawSocket(port: fixture.port).upgrade(path: "/nope")
+        let unknownSocket = try RawSocket(port: fixture.port)
+        let unknown = try unknownSocket.upgrade(path: "/nope")
         #expect(unknown.status == 404)
-        #expect(try RawSocket(port: fixture.port).upgrade(path: "/ws/other").status == 401)
+        // Answered in the request's HTTP version (lws alone would say HTTP/1.0 here), with the JSON error body.
+        #expect(unknownSocket.lastStatusLine == "HTTP/1.1 404 Not Found")
+        let length = try #require(unknown.headers["content-length"].flatMap { Int($0) })
+        #expect(String(decoding: try unknownSocket.read(exactly: length), as: UTF8.self).contains(#""code": "not_found""#))
+        let refused = try RawSocket(port: fixture.port)
+        #expect(try refused.upgrade(path: "/ws/other").status == 401)
+        #expect(refused.lastStatusLine == "HTTP/1.1 401 Unauthorized")
         #expect(try RawSocket(port: fixture.port).upgrade(path: "/ws/other", headers: ["Authorization": "Bearer ok"])
             .status == 101)
         await #expect(throws: NetworkError.self) {

@@ -25,6 +25,8 @@ public final class RawSocket {
     public let fd: Int32
     /// Received bytes not consumed yet.
     private var buffer: [UInt8] = []
+    /// The status line of the last response head read (`HTTP/1.1 200 OK`).
+    public private(set) var lastStatusLine = ""
 
     /// Connects to 127.0.0.1:`port`; reads and writes time out after `timeoutSeconds`.
     public init(port: Int, timeoutSeconds: Int = 10) throws {
@@ -110,6 +112,7 @@ public final class RawSocket {
                 let head = String(decoding: buffer[..<end], as: UTF8.self)
                 buffer.removeFirst(end + 4)
                 var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
+                lastStatusLine = lines.first ?? ""
                 let statusLine = lines.removeFirst().split(separator: " ")
                 guard statusLine.count >= 2, let status = Int(statusLine[1]) else {
                     throw RawSocketError(description: "bad status line in \(head)")

@@ -219,6 +219,11 @@ struct SidecarEndToEndTests {
             #expect(JSONValue.decode(response.body)?["error"]?["code"]?.stringValue == code, "\(path): \(response.text)")
             #expect(JSONValue.decode(response.body)?["ok"] == .bool(false))
         }
+        // A cancel sent as `curl -X POST` does (no Content-Length, no body) is answered, not refused with 411.
+        let bodyless = try RawSocket(port: sidecar.port)
+        try bodyless.send("POST /requests/nope/cancel HTTP/1.1\r\nHost: x\r\n\r\n")
+        let answer = try bodyless.readResponse()
+        #expect(answer.status == 404 && answer.text.contains("unknown_request"), "\(answer.text)")
         // A POST without a length (chunked) is refused at once.
         let chunked = try RawSocket(port: sidecar.port)
         try chunked.send("POST /broadcast-work HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
