@@ -8,15 +8,25 @@ extension HTTPWebSocketServer {
     /// The protocol name of the server's one protocol (HTTP and WebSocket share it; it is the vhost default).
     static let protocolName = "shard-http-ws"
 
-    /// The service thread: creates the context, reports the port, services until shutdown, then destroys the
-    /// context and frees the C allocations, all on this thread.
+    /// The service thread: binds the listening socket (``FrontDoor``), creates the context, reports the port,
+    /// services until shutdown, then destroys the context and frees the C allocations, all on this thread.
     func runService(startup: StartupSignal) {
         _ = configureLibWebSocketsLogging
+        let listening: (socket: Int32, port: Int)
+        do throws(NetworkError) {
+            listening = try FrontDoor.listen(host: configuration.host, port: configuration.port)
+        } catch {
+            state.withLock { $0.phase = .stopped }
+            startup.finish(.failure(error))
+            return
+        }
         let allocations = CAllocations()
         defer { allocations.freeAll() }
         var info = lws_context_creation_info()
-        info.port = Int32(configuration.port)
-        info.iface = UnsafePointer(allocations.string(configuration.host))
+        // The front door listens and hands each connection over once its first head checked out.
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER
+        // Whatever head the front door accepts must fit libwebsockets' header buffer.
+        info.max_http_header_data = UInt16(clamping: configuration.maxRequestHeadBytes + 1024)
         let protocols = allocations.protocols(name: Self.protocolName, sessionBytes: MemoryLayout<UInt64>.size,
                                               rxBufferBytes: 64 << 10)
         protocols[0].callback = { wsi, reason, user, input, length in
@@ -32,15 +42,14 @@ extension HTTPWebSocketServer {
         info.user = Unmanaged.passUnretained(self).toOpaque()
         state.withLock { $0.serviceThread = pthread_self() }
 
-        let address = "\(configuration.host):\(configuration.port)"
-        guard let context = lws_create_context(&info) else {
+        guard let context = lws_create_context(&info), let vhost = lws_get_vhost_by_name(context, "default") else {
+            Glibc.close(listening.socket)
             state.withLock { $0.phase = .stopped }
-            startup.finish(.failure(NetworkError(.bindFailed, "could not listen on \(address)")))
+            startup.finish(.failure(NetworkError(.bindFailed, "could not create the libwebsockets context")))
             return
         }
-        let port = Int(lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")))
         let proceed = state.withLock { state -> Bool in
-            guard port > 0, !state.stopRequested else {
+            guard !state.stopRequested else {
                 state.phase = .stopped
                 return false
             }
@@ -48,27 +57,56 @@ extension HTTPWebSocketServer {
             return true
         }
         guard proceed else {
+            Glibc.close(listening.socket)
             lws_context_destroy(context)
-            startup.finish(.failure(port > 0 ? NetworkError(.invalidState, "shut down while starting")
-                                             : NetworkError(.bindFailed, "could not listen on \(address)")))
+            startup.finish(.failure(NetworkError(.invalidState, "shut down while starting")))
             return
         }
-        startup.finish(.success(port))
-        serve(context)
+        let limits = FrontDoor.Limits(headBytes: configuration.maxRequestHeadBytes,
+                                      headSeconds: configuration.requestHeadTimeoutSeconds,
+                                      maxPending: configuration.maxConnectionsAwaitingHead)
+        let frontDoor = FrontDoor(listener: listening.socket, limits: limits) { [state] socket, bytes in
+            state.withLock { state in
+                state.adoptions.append(Adoption(socket: socket, bytes: bytes))
+                state.wakeServiceThread()
+            }
+        }
+        frontDoor.start()
+        startup.finish(.success(listening.port))
+        serve(context, vhost: vhost, frontDoor: frontDoor)
+        frontDoor.stop()
         // Cleared under the lock first, so no other thread calls lws_cancel_service on a destroyed context.
-        state.withLock { $0.phase = .stopped }
+        let unadopted = state.withLock { state in
+            state.phase = .stopped
+            defer { state.adoptions = [] }
+            return state.adoptions
+        }
+        for adoption in unadopted { Glibc.close(adoption.socket) }
         lws_context_destroy(context)
     }
 
-    /// Runs `lws_service` until a requested shutdown has drained every connection (or its deadline passed).
-    private func serve(_ context: OpaquePointer) {
+    /// Runs `lws_service` until a requested shutdown has drained every connection (or its deadline passed); hands
+    /// the connections the front door accepted to libwebsockets between service calls (never inside a callback).
+    private func serve(_ context: OpaquePointer, vhost: OpaquePointer, frontDoor: FrontDoor) {
         var drainDeadline: ContinuousClock.Instant?
         while true {
             if lws_service(context, 0) < 0 { return }
+            let adoptions = state.withLock { state in
+                defer { state.adoptions.removeAll(keepingCapacity: true) }
+                return state.adoptions
+            }
+            for adoption in adoptions {
+                // On failure lws closes the socket itself.
+                _ = adoption.bytes.withUnsafeBytes { bytes in
+                    lws_adopt_socket_vhost_readbuf(vhost, adoption.socket,
+                                                   bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+                }
+            }
             let (stopping, open) = state.withLock { ($0.stopRequested, $0.exchanges.count + $0.webSockets.count) }
             guard stopping else { continue }
             if drainDeadline == nil {
                 drainDeadline = .now + .seconds(2)
+                frontDoor.stop()
                 beginDrain()
                 // Wakes the loop at the deadline even if no connection event arrives.
                 DispatchQueue.global().asyncAfter(deadline: .now() + 2.05) { [self] in

@@ -29,6 +29,13 @@ extension HTTPWebSocketServer {
         public var extraHeaderNames: [String] = ["x-api-key", "x-request-id", "idempotency-key", "last-event-id"]
         /// Seconds an idle keep-alive HTTP connection stays open.
         public var keepAliveTimeoutSeconds = 30
+        /// Largest request head (request line, header fields, blank line) of a connection's first request; a larger
+        /// one is answered 431 `headers_too_large`.
+        public var maxRequestHeadBytes = 16 << 10
+        /// Seconds a new connection has to send its first request head; then it is answered 408 `request_timeout`.
+        public var requestHeadTimeoutSeconds = 10.0
+        /// New connections still sending their first head at once; past it, further ones are closed at once.
+        public var maxConnectionsAwaitingHead = 1024
 
         /// The defaults: 127.0.0.1, ephemeral port, 1 MiB bodies and messages, 8 MiB outbox, `/ws/generate`.
         public init() {}

@@ -37,6 +37,8 @@ struct ServerState: Sendable {
     var wakeups: Set<UInt64> = []
     /// Whether a `lws_cancel_service` is already on its way (coalesces wakeups).
     var wakePending = false
+    /// Connections the front door accepted, for the service thread to hand to libwebsockets.
+    var adoptions: [Adoption] = []
 
     /// A fresh ID.
     mutating func allocateID() -> UInt64 {
@@ -56,6 +58,12 @@ struct ServerState: Sendable {
         wakePending = true
         lws_cancel_service(OpaquePointer(bitPattern: context))
     }
+}
+
+/// A connection whose first request head checked out, with the bytes read from it so far.
+struct Adoption: Sendable {
+    let socket: Int32
+    let bytes: [UInt8]
 }
 
 /// One HTTP request, from its headers to the last byte of its response.
