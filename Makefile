@@ -60,7 +60,7 @@ test: test-deps models llama-server
 llama-server:
 	@scripts/build-llama-server.sh >/dev/null
 
-## fuzz: libFuzzer on every parser (request bodies and WebSocket messages, peer frames, GGUF, serialized
+## fuzz: libFuzzer on every parser (request bodies and WebSocket messages, request heads, peer frames, GGUF, serialized
 ## vocabularies) for FUZZ_SECONDS each; findings land in Tests/Fuzz/Findings (see docs/reliability.md).
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -129,7 +129,7 @@ let package = Package(
         // MARK: Fuzzing (`make fuzz`; the corpus and findings are replayed by FuzzRegressionTests)
         .target(
             name: "ShardFuzzTargets",
-            dependencies: ["ShardEngine", "ShardProtocol", "ShardTokenizers"],
+            dependencies: ["ShardEngine", "ShardNetworking", "ShardProtocol", "ShardTokenizers"],
             path: "Tests/Fuzz/Targets"
         ),
         .executableTarget(name: "shard-fuzz", dependencies: ["ShardFuzzTargets"], path: "Tests/Fuzz/Driver"),

@@ -12,7 +12,7 @@ import sys
 
 from reliability_doc import replace_section
 
-TARGETS = ["request", "peer-frame", "gguf", "vocabulary"]
+TARGETS = ["request", "request-head", "peer-frame", "gguf", "vocabulary"]
 BINARY = ".build-fuzz/release/shard-fuzz"
 
 

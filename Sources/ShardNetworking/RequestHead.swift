@@ -2,20 +2,20 @@
 /// libwebsockets parses it. libwebsockets 4.1 answers some malformed heads with an HTML 403 and drops others without
 /// a word (a head over its buffer, `%00` in the target); checked here, they get the server's JSON error instead, and
 /// an absolute-form target (`GET http://host/path`), which servers must accept, is rewritten to the origin form
-/// libwebsockets insists on.
-enum RequestHead {
+/// libwebsockets insists on. Public for the fuzz targets.
+public enum RequestHead {
     /// A head that checked out.
-    struct Accepted: Equatable {
+    public struct Accepted: Equatable, Sendable {
         /// Bytes of the head, blank line included.
-        var length: Int
+        public var length: Int
         /// The head in origin form, when the request line had to be rewritten; `nil` when it is fine as sent.
-        var rewritten: [UInt8]?
+        public var rewritten: [UInt8]?
         /// A body follows (`Content-Length` above 0, or `Transfer-Encoding`).
-        var hasBody: Bool
+        public var hasBody: Bool
     }
 
     /// What to do with the bytes read so far.
-    enum Verdict: Equatable {
+    public enum Verdict: Equatable, Sendable {
         /// The head is not complete yet and nothing is wrong so far.
         case incomplete
         /// Hand the connection to libwebsockets.
@@ -28,7 +28,7 @@ enum RequestHead {
 
     /// Examines the first `bytes` read from a connection; `limit` bounds the head (request line, fields, the blank
     /// line).
-    static func examine(_ bytes: [UInt8], limit: Int) -> Verdict {
+    public static func examine(_ bytes: [UInt8], limit: Int) -> Verdict {
         guard let headEnd = endOfHead(bytes) else {
             // Refuse a bad request line as soon as it is complete, and a head that cannot fit.
             if let lineEnd = find(crlf, in: bytes, from: 0), case let .refuse(refusal) = requestLine(bytes[..<lineEnd]) {
@@ -173,8 +173,8 @@ enum RequestHead {
         }
     }
 
-    /// The index just past the blank line that ends the head, or `nil`.
-    static func endOfHead(_ bytes: [UInt8]) -> Int? {
+    /// The index just past the blank line that ends the head, or `nil` when it has not arrived.
+    public static func endOfHead(_ bytes: [UInt8]) -> Int? {
         find([13, 10, 13, 10], in: bytes, from: 0).map { $0 + 4 }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ShardEngine
+import ShardNetworking
 import ShardProtocol
 import ShardTokenizers
 
@@ -9,6 +10,8 @@ import ShardTokenizers
 public enum FuzzTarget: String, CaseIterable, Sendable {
     /// What a client sends: `/broadcast-work` bodies and `/ws/generate` messages, parsed and validated.
     case request
+    /// The first request head on a connection (request line and header fields), checked by the server's front door.
+    case requestHead = "request-head"
     /// What a peer or a sidecar sends on a peer link: binary frames.
     case peerFrame = "peer-frame"
     /// A model file: the GGUF reader, hyperparameters and the embedded vocabulary.
@@ -20,6 +23,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     public func run(_ bytes: [UInt8]) {
         switch self {
         case .request: Self.request(bytes)
+        case .requestHead: Self.requestHead(bytes)
         case .peerFrame: Self.peerFrame(bytes)
         case .gguf: Self.gguf(bytes)
         case .vocabulary: Self.vocabulary(bytes)
@@ -30,6 +34,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     public func accepts(_ bytes: [UInt8]) -> Bool {
         switch self {
         case .request: return (try? WebSocketCommand.parse(bytes)) != nil
+        case .requestHead:
+            if case .accept = RequestHead.examine(bytes, limit: 16 << 10) { return true }
+            return false
         case .peerFrame: return (try? PeerFrame.decode(bytes)) != nil
         case .vocabulary: return (try? GGUFVocabulary(serialized: bytes)) != nil
         case .gguf:
@@ -50,6 +57,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try? request.validate(limits: RequestLimits())
         }
         if let request = try? GenerationRequest.parse(bytes) { _ = try? request.validate(limits: RequestLimits()) }
+    }
+
+    static func requestHead(_ bytes: [UInt8]) {
+        guard case let .accept(head) = RequestHead.examine(bytes, limit: 16 << 10) else { return }
+        precondition(head.length <= bytes.count && RequestHead.endOfHead(bytes) == head.length, "head length is off")
+        // A rewritten head is itself a valid head that needs no rewriting, with the same body.
+        if let rewritten = head.rewritten {
+            guard case let .accept(again) = RequestHead.examine(rewritten, limit: 16 << 10) else {
+                preconditionFailure("the rewritten head is refused")
+            }
+            precondition(again.rewritten == nil && again.hasBody == head.hasBody, "rewriting is not idempotent")
+        }
     }
 
     static func peerFrame(_ bytes: [UInt8]) {
