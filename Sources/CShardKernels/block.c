@@ -1,4 +1,4 @@
-// Element-wise parts of a Llama block: RMSNorm, SwiGLU, residual add (rotary embedding and attention: layers.c).
+// Element-wise parts of a Llama block: RMSNorm, SwiGLU, residual add (RoPE: layers.c; attention: attention.c).
 #include "shard_kernels.h"
 #include "fma_dispatch.h"
 

@@ -1,4 +1,4 @@
-// Operations of the Qwen2 and Gemma 3 blocks and Llama 3 RoPE; see shard_layers.h.
+// Operations of the Qwen2 and Gemma 3 blocks and Llama 3 RoPE (attention: attention.c); see shard_layers.h.
 #include "shard_layers.h"
 #include "shard_kernels.h"
 #include "fma_dispatch.h"
@@ -70,91 +70,6 @@ void shard_gelu_mul(float *gate, const float *up, int64_t count) {
         gate[i] = y * up[i];
     }
 }
-
-/// The sum of 16 lanes in the order of `_mm512_reduce_add_ps`: halves, quarters, then pairs.
-SHARD_INLINE float reduce16(const float v[16]) {
-    float t8[8], t4[4];
-    for (int i = 0; i < 8; i++) t8[i] = v[8 + i] + v[i];
-    for (int i = 0; i < 4; i++) t4[i] = t8[4 + i] + t8[i];
-    const float a = t4[0] + t4[2], b = t4[1] + t4[3];
-    return a + b;
-}
-
-/// ggml_vec_dot_f32 of llama.cpp's x86 AVX-512 build: 4 accumulators of 16 lanes; element e of each 64-element step
-/// goes to accumulator (e % 64) / 16, lane e % 16, by fma; then accumulators (0+2, 1+3), (0+1), `reduce16`, and the
-/// remainder (n % 64 elements) in double.
-SHARD_INLINE float dot_f32_ggml(const float *x, const float *y, int64_t n) {
-    float acc[4][16] = {{0}};
-    const int64_t np = n & ~(int64_t)63;
-    for (int64_t i = 0; i < np; i += 64)
-        for (int j = 0; j < 4; j++)
-            for (int l = 0; l < 16; l++) acc[j][l] = fmaf(x[i + 16 * j + l], y[i + 16 * j + l], acc[j][l]);
-    for (int l = 0; l < 16; l++) {
-        acc[0][l] = acc[0][l] + acc[2][l];
-        acc[1][l] = acc[1][l] + acc[3][l];
-    }
-    for (int l = 0; l < 16; l++) acc[0][l] = acc[0][l] + acc[1][l];
-    double sum = reduce16(acc[0]);
-    for (int64_t i = np; i < n; i++) sum += (double)(x[i] * y[i]);
-    return (float)sum;
-}
-
-// The arithmetic is that of llama.cpp's CPU attention without flash attention (F32 KV cache, x86 AVX-512 build), so
-// that the result has the same bits: scores by ggml_vec_dot_f32, then times `scale`; the softmax of
-// ggml_vec_soft_max_f32 (exp by `shard_expf_ggml`, the sum in double of the `reduce16` sums of 16 cache cells at a
-// time) scaled by the float 1 / sum; the output by ggml_vec_dot_f32 over the cache cells of the value column and the
-// weights. Cache cell = position; positions outside [first, last] have weight 0 and add nothing.
-//
-// llama.cpp itself is not batch-invariant here: it multiplies V by the softmax with ggml_vec_dot_f32 only when it
-// evaluates one token; for two or more it uses llamafile's sgemm (16 lanes, cell p in lane p % 16, one fma chain
-// per lane, then `reduce16`), which differs in the last bits once a row has more than 16 cells. We compute every row
-// one way, the one-token (decoding) way. attention_avx2.c runs the same arithmetic in vectors.
-SHARD_INLINE void shard_attention_range_portable_body(const float *query, const float *keys, const float *values,
-                                                      int64_t first, int64_t last, int64_t n_heads, int64_t n_kv_heads,
-                                                      int64_t head_dim, float scale, float *scores, float *output) {
-    const int64_t group = n_heads / n_kv_heads;
-    const int64_t kv_width = n_kv_heads * head_dim;
-    for (int64_t h = 0; h < n_heads; h++) {
-        const float *q = query + h * head_dim;
-        const int64_t kv = (h / group) * head_dim;
-        float max_score = -INFINITY;
-        for (int64_t p = first; p <= last; p++) {
-            scores[p] = dot_f32_ggml(keys + p * kv_width + kv, q, head_dim) * scale;
-            if (scores[p] > max_score) max_score = scores[p];
-        }
-        double total = 0.0;
-        for (int64_t chunk = first / 16; chunk <= last / 16; chunk++) {
-            float lanes[16];
-            for (int l = 0; l < 16; l++) {
-                const int64_t p = 16 * chunk + l;
-                lanes[l] = 0.0f;
-                if (p >= first && p <= last) lanes[l] = scores[p] = shard_expf_ggml_inline(scores[p] - max_score);
-            }
-            total += (double)reduce16(lanes);
-        }
-        const float inverse = (float)(1.0 / total);
-        for (int64_t p = first; p <= last; p++) scores[p] = scores[p] * inverse;
-        float *out = output + h * head_dim;
-        for (int64_t i = 0; i < head_dim; i++) {
-            float acc[4][16] = {{0}};
-            for (int64_t p = first; p <= last; p++) {
-                float *a = &acc[(p % 64) / 16][p % 16];
-                *a = fmaf(values[p * kv_width + kv + i], scores[p], *a);
-            }
-            for (int l = 0; l < 16; l++) {
-                acc[0][l] = acc[0][l] + acc[2][l];
-                acc[1][l] = acc[1][l] + acc[3][l];
-            }
-            for (int l = 0; l < 16; l++) acc[0][l] = acc[0][l] + acc[1][l];
-            out[i] = reduce16(acc[0]);
-        }
-    }
-}
-
-SHARD_FMA_VOID(shard_attention_range_portable,
-               (const float *query, const float *keys, const float *values, int64_t first, int64_t last,
-                int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float *scores, float *output),
-               (query, keys, values, first, last, n_heads, n_kv_heads, head_dim, scale, scores, output))
 
 void shard_add_bias(float *y, const float *bias, int64_t rows, int64_t width) {
     for (int64_t r = 0; r < rows; r++) {
