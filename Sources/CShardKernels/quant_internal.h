@@ -150,6 +150,15 @@ int64_t shard_matmul_rows32_vnni(int type, const uint8_t *w, int64_t w_row, cons
 void shard_dequantize_blocks32(int ggml_type, const uint8_t *source, float *destination, int64_t blocks);
 void shard_dequantize_blocks256(int ggml_type, const uint8_t *source, float *destination, int64_t blocks);
 void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count);
+/// `shard_quantize_row_q8_1` and `shard_quantize_row_q8_0` on the scalar path (quants.c, quantize.c).
+void shard_quantize_row_q8_1_portable(const float *source, uint8_t *blocks, int64_t count);
+void shard_quantize_row_q8_0_portable(const float *source, void *blocks, int64_t count);
 void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count);
+/// `shard_quantize_row_q8_k` on the scalar path (kquants.c), the reference of the AVX2 one.
+void shard_quantize_row_q8_k_portable(const float *source, uint8_t *blocks, int64_t count);
+#if defined(__x86_64__)
+/// `shard_quantize_row_q8_k` with AVX2 (kquants_avx2.c): the same bytes.
+void shard_quantize_row_q8_k_avx2(const float *source, uint8_t *blocks, int64_t count);
+#endif
 
 #endif

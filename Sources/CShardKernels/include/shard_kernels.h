@@ -73,6 +73,10 @@ int64_t shard_row_bytes(int ggml_type, int64_t n);
 /// types write nothing.
 void shard_quantize_activations(int act_type, const float *source, void *destination, int64_t n);
 
+/// As `shard_quantize_activations`, always on the portable scalar path (`shard_quantize_activations` uses AVX2
+/// where the machine has it; both write the same bytes). For tests comparing the two paths.
+void shard_quantize_activations_portable(int act_type, const float *source, void *destination, int64_t n);
+
 /// Expands `n` values (a multiple of the block size) of `ggml_type` into floats, as llama.cpp's dequantize_row_*.
 /// A type `shard_dequantize_supported` rejects writes nothing.
 void shard_dequantize_row(int ggml_type, const void *source, float *destination, int64_t n);
