@@ -138,9 +138,9 @@ void shard_dot_rows_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row,
                               float *out);
 
 /// The multi-row products of Q4_0, Q4_1, Q5_0 and Q5_1 on AVX-512 VNNI machines (quants_rows_vnni.c): outputs
-/// [row_begin, row_end) of the first batch rows in groups of 8 (the last of 3 ... 7), each with the bits of the
-/// single-row AVX2 kernel; returns the number of batch rows done (the rest, 0 to 2 rows, is the caller's). Returns 0
-/// for any other type.
+/// [row_begin, row_end) of the first batch rows in groups of 16, then of 8 (the last of 3 ... 7), each with the bits
+/// of the single-row AVX2 kernel; returns the number of batch rows done (the rest, 0 to 2 rows, is the caller's).
+/// Returns 0 for any other type.
 int64_t shard_matmul_rows32_vnni(int type, const uint8_t *w, int64_t w_row, const uint8_t *x, int64_t x_row,
                                  int64_t batch, int64_t blocks, float *y, int64_t ldy, int64_t row_begin,
                                  int64_t row_end);
