@@ -3,11 +3,11 @@ import Testing
 @testable import ShardEngine
 
 /// The multi-row kernels (one weight row against groups of up to 8 activation rows, the weight blocks unpacked once
-/// per group; AVX2, and AVX-512 VNNI where the machine has it) and the vector attention give every element the bits
+/// per group; AVX2, and AVX-512 VNNI, with groups of 16 rows, where the machine has it) and the vector attention give every element the bits
 /// of the one-row computation and of the portable path. On a machine without AVX2 every side runs the portable path.
 @Suite("Multi-row kernels")
 struct MultiRowKernelTests {
-    /// Every batch size from 1 to 19 (groups of 8, remainders of 3 ... 7 and of 1 or 2), an odd number of weight
+    /// Every batch size from 1 to 19 (VNNI groups of 16, groups of 8, remainders of 3 ... 7 and of 1 or 2), an odd number of weight
     /// rows, a range that starts inside the matrix, and activation rows that start at an odd row of the buffer; rows
     /// of 24 and of 72 32-value blocks (more than the VNNI kernel prepares on its stack).
     @Test(arguments: QuantTestData.weightTypes, [768, 2304])

@@ -96,13 +96,14 @@ extension LlamaStage {
         }
         let attention = scratch.attention.pointer
         let window = h.isSlidingLayer(layer) ? h.slidingWindow : nil
-        let work = positions.reduce(0) { $0 + ($1 + 1) * qWidth }
-        Parallel.forEachChunk(count: rows, work: work, alignment: 1) { chunk in
-            var scores = [Float](repeating: 0, count: h.contextLength)
+        let firsts = positions.map { last in window.map { max(0, last - $0 + 1) } ?? 0 }
+        let costs = positions.indices.map { positions[$0] - firsts[$0] + 1 }
+        let work = costs.reduce(0, +) * qWidth
+        Parallel.forEachBalancedChunk(costs: costs, work: work) { chunk in
+            var scores = [Float](repeating: 0, count: (chunk.map { positions[$0] }.max() ?? 0) + 1)
             scores.withUnsafeMutableBufferPointer { buffer in
                 for row in chunk {
-                    let last = positions[row]
-                    let first = window.map { max(0, last - $0 + 1) } ?? 0
+                    let last = positions[row], first = firsts[row]
                     shard_attention_range(q + row * qWidth, caches[row].keys[index], caches[row].values[index],
                                           Int64(first), Int64(last), Int64(h.headCount), Int64(h.headCountKV),
                                           Int64(headDim), h.attentionScale, buffer.baseAddress!,

@@ -29,6 +29,24 @@ enum Parallel {
         }
     }
 
+    /// Runs `body` over `0 ..< costs.count` in contiguous chunks of about equal total cost, one per worker, in
+    /// parallel when `work` (an estimate in multiply-adds) is large enough: for items of unequal cost, such as the
+    /// rows of a causal attention, each attending to one more position than the last.
+    static func forEachBalancedChunk(costs: [Int], work: Int, _ body: (Range<Int>) -> Void) {
+        let count = costs.count, pieces = max(1, min(workerCount, count))
+        let total = costs.reduce(0, +)
+        var bounds = [0], sum = 0
+        for (index, cost) in costs.enumerated() {
+            sum += cost
+            while bounds.count < pieces, sum * pieces >= total * bounds.count { bounds.append(index + 1) }
+        }
+        while bounds.count <= pieces { bounds.append(count) }
+        bounds[pieces] = count
+        forEachChunk(count: pieces, work: work, alignment: 1) { chunk in
+            body(bounds[chunk.lowerBound] ..< bounds[chunk.upperBound])
+        }
+    }
+
     /// Two-way split on the persistent helper thread of `shard_parallel_split` (no wake-up per call).
     private static func runOnHelper(_ body: @escaping (Range<Int>) -> Void, split: Int, count: Int) -> Bool {
         final class Job {
