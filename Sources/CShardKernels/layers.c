@@ -10,31 +10,50 @@
 #include <immintrin.h>
 #endif
 
-SHARD_INLINE void shard_rope_body(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
-                                  float freq_base, float freq_scale, const float *freq_factors, int neox) {
+/// The rotation of `n_heads` heads at x and `n_heads2` heads at x2 (the keys of the same position, or none).
+SHARD_INLINE void shard_rope_qk_body(float *x, int64_t n_heads, float *x2, int64_t n_heads2, int64_t head_dim,
+                                     int64_t n_rot, int64_t position, float freq_base, float freq_scale,
+                                     const float *freq_factors, int neox) {
     const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
     const int64_t half = n_rot / 2;
-    for (int64_t h = 0; h < n_heads; h++) {
-        float *v = x + h * head_dim;
-        float theta = (float)position;
-        for (int64_t i = 0; i < half; i++) {
-            const float factor = freq_factors ? freq_factors[i] : 1.0f;
+    // The angles of pairs [start, start + ROPE_PAIRS) once for every head (each head turns its pairs alike).
+    enum { ROPE_PAIRS = 64 };
+    float theta = (float)position;
+    for (int64_t start = 0; start < half; start += ROPE_PAIRS) {
+        const int64_t pairs = half - start < ROPE_PAIRS ? half - start : ROPE_PAIRS;
+        float cosines[ROPE_PAIRS], sines[ROPE_PAIRS];
+        for (int64_t j = 0; j < pairs; j++) {
+            const float factor = freq_factors ? freq_factors[start + j] : 1.0f;
             const float angle = freq_scale * (theta / factor);
-            const float c = cosf(angle), s = sinf(angle);
-            const int64_t a = neox ? i : 2 * i;
-            const int64_t b = neox ? i + half : 2 * i + 1;
-            const float x0 = v[a], x1 = v[b];
-            // The contractions llama.cpp's x86 build makes of x0*c - x1*s and x0*s + x1*c (ggml rotate_pairs).
-            v[a] = fmaf(x0, c, -(x1 * s));
-            v[b] = fmaf(x0, s, x1 * c);
+            cosines[j] = cosf(angle);
+            sines[j] = sinf(angle);
             theta *= theta_scale;
+        }
+        for (int64_t h = 0; h < n_heads + n_heads2; h++) {
+            float *v = h < n_heads ? x + h * head_dim : x2 + (h - n_heads) * head_dim;
+            for (int64_t j = 0; j < pairs; j++) {
+                const int64_t i = start + j;
+                const float c = cosines[j], s = sines[j];
+                const int64_t a = neox ? i : 2 * i;
+                const int64_t b = neox ? i + half : 2 * i + 1;
+                const float x0 = v[a], x1 = v[b];
+                // The contractions llama.cpp's x86 build makes of x0*c - x1*s and x0*s + x1*c (ggml rotate_pairs).
+                v[a] = fmaf(x0, c, -(x1 * s));
+                v[b] = fmaf(x0, s, x1 * c);
+            }
         }
     }
 }
 
-SHARD_FMA_VOID(shard_rope, (float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position,
-                            float freq_base, float freq_scale, const float *freq_factors, int neox),
-               (x, n_heads, head_dim, n_rot, position, freq_base, freq_scale, freq_factors, neox))
+SHARD_FMA_VOID(shard_rope_qk, (float *q, int64_t q_heads, float *k, int64_t k_heads, int64_t head_dim, int64_t n_rot,
+                               int64_t position, float freq_base, float freq_scale, const float *freq_factors,
+                               int neox),
+               (q, q_heads, k, k_heads, head_dim, n_rot, position, freq_base, freq_scale, freq_factors, neox))
+
+void shard_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position, float freq_base,
+                float freq_scale, const float *freq_factors, int neox) {
+    shard_rope_qk(x, n_heads, x, 0, head_dim, n_rot, position, freq_base, freq_scale, freq_factors, neox);
+}
 
 static float gelu_tanh(float x) {
     const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;

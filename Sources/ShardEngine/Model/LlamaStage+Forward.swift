@@ -84,15 +84,17 @@ extension LlamaStage {
             }
         }
         let base = h.ropeBase(layer: layer), neox: Int32 = h.architecture.ropeStyle == .neox ? 1 : 0
-        for row in 0 ..< rows {
-            let position = Int64(positions[row])
-            shard_rope(q + row * qWidth, Int64(h.headCount), Int64(headDim), Int64(h.ropeDimensionCount), position,
-                       base, h.ropeFrequencyScale, weights.ropeFactors, neox)
-            shard_rope(k + row * kvWidth, Int64(h.headCountKV), Int64(headDim), Int64(h.ropeDimensionCount),
-                       position, base, h.ropeFrequencyScale, weights.ropeFactors, neox)
-            let slot = positions[row] * kvWidth
-            (caches[row].keys[index] + slot).update(from: k + row * kvWidth, count: kvWidth)
-            (caches[row].values[index] + slot).update(from: v + row * kvWidth, count: kvWidth)
+        // Rows apart: each row writes its own query, key and cache cells.
+        let ropeWork = rows * (qWidth + kvWidth) * 16
+        Parallel.forEachChunk(count: rows, work: ropeWork, alignment: 1) { chunk in
+            for row in chunk {
+                shard_rope_qk(q + row * qWidth, Int64(h.headCount), k + row * kvWidth, Int64(h.headCountKV),
+                              Int64(headDim), Int64(h.ropeDimensionCount), Int64(positions[row]), base,
+                              h.ropeFrequencyScale, weights.ropeFactors, neox)
+                let slot = positions[row] * kvWidth
+                (caches[row].keys[index] + slot).update(from: k + row * kvWidth, count: kvWidth)
+                (caches[row].values[index] + slot).update(from: v + row * kvWidth, count: kvWidth)
+            }
         }
         let attention = scratch.attention.pointer
         let window = h.isSlidingLayer(layer) ? h.slidingWindow : nil
