@@ -83,4 +83,29 @@ struct MultiRowKernelTests {
             }
         }
     }
+
+    /// `shard_rmsnorm_rows` (several rows' sums interleaved) gives each row the bits of `shard_rmsnorm` on that row
+    /// alone, in place and not, for every row count up to 19 (groups of 8 and the rest).
+    @Test(arguments: [7, 64, 640])
+    func rmsnormRowsGiveTheBitsOfOneRowAtATime(count: Int) {
+        let weight = KernelInvarianceTests.values(count, seed: 81).map { 1 + $0 }
+        for rows in 1 ... 19 {
+            let x = KernelInvarianceTests.values(rows * count, seed: UInt64(82 + rows)).map { $0 * 40 }
+            var alone = [Float](repeating: 0, count: rows * count)
+            for r in 0 ..< rows {
+                alone.withUnsafeMutableBufferPointer { y in
+                    x.withUnsafeBufferPointer { x in
+                        shard_rmsnorm(x.baseAddress! + r * count, weight, y.baseAddress! + r * count, Int64(count),
+                                      1e-6)
+                    }
+                }
+            }
+            var together = [Float](repeating: .nan, count: rows * count), inPlace = x
+            shard_rmsnorm_rows(x, weight, &together, Int64(rows), Int64(count), 1e-6)
+            inPlace.withUnsafeMutableBufferPointer { shard_rmsnorm_rows($0.baseAddress!, weight, $0.baseAddress!,
+                                                                        Int64(rows), Int64(count), 1e-6) }
+            #expect(together.map(\.bitPattern) == alone.map(\.bitPattern), "\(rows) rows of \(count)")
+            #expect(inPlace.map(\.bitPattern) == alone.map(\.bitPattern), "\(rows) rows of \(count), in place")
+        }
+    }
 }

@@ -119,6 +119,11 @@ int shard_quantized_uses_simd(void);
 /// y = x / sqrt(mean(x^2) + eps) * weight.
 void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count, float eps);
 
+/// `shard_rmsnorm` of `rows` contiguous rows of `count` values (x and y may be the same buffer): the bits of one call
+/// per row, several rows' sums interleaved (each row's sum is one chain of additions in a fixed order, which a single
+/// row leaves waiting on its latency).
+void shard_rmsnorm_rows(const float *x, const float *weight, float *y, int64_t rows, int64_t count, float eps);
+
 /// gate[i] = silu(gate[i]) * up[i].
 void shard_silu_mul(float *gate, const float *up, int64_t count);
 
