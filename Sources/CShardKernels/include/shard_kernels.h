@@ -137,10 +137,11 @@ void shard_add(float *y, const float *x, int64_t count);
 /// A chunk of a split job: `[begin, end)`.
 typedef void (*shard_chunk_fn)(void *context, int64_t begin, int64_t end);
 
-/// Runs `fn(context, 0, split)` on the calling thread and `fn(context, split, count)` on a persistent helper
-/// thread, and returns 1 when both are done. Returns 0 without running anything when the helper is busy with
-/// another caller's job or could not be started: the caller then runs the work itself.
-int shard_parallel_split(shard_chunk_fn fn, void *context, int64_t split, int64_t count);
+/// Runs `fn(context, begin, end)` over the chunks `[i * grain, min((i + 1) * grain, count))` of `[0, count)`, each
+/// once, on the calling thread and a persistent helper thread, which claim the chunks in turn; returns 1 when all
+/// are done. Returns 0 without running anything when the helper is busy with another caller's job or could not be
+/// started (or `count` or `grain` is below 1): the caller then runs the work itself.
+int shard_parallel_chunks(shard_chunk_fn fn, void *context, int64_t count, int64_t grain);
 
 /// Cores this process may run on (its CPU affinity, as `taskset` sets it), at least 1.
 int shard_available_cores(void);
