@@ -41,6 +41,25 @@ VNNI_INLINE __m256i unsigned_weights(const uint8_t *wb, const int type) {
     }
 }
 
+/// An 8 x 8 transpose of dwords: lane r of t[l] = lane l of v[r].
+VNNI_INLINE void transpose_8x8(const __m256i v[8], __m256i t[8]) {
+    __m256i a[8], b[8];
+    for (int i = 0; i < 4; i++) {
+        a[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);      // (v0 v1) of lanes 0 1 | 4 5
+        a[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);  // (v0 v1) of lanes 2 3 | 6 7
+    }
+    for (int h = 0; h < 2; h++) {
+        b[4 * h] = _mm256_unpacklo_epi64(a[4 * h], a[4 * h + 2]);          // lane 0 | 4 of 4 rows
+        b[4 * h + 1] = _mm256_unpackhi_epi64(a[4 * h], a[4 * h + 2]);      // lane 1 | 5
+        b[4 * h + 2] = _mm256_unpacklo_epi64(a[4 * h + 1], a[4 * h + 3]);  // lane 2 | 6
+        b[4 * h + 3] = _mm256_unpackhi_epi64(a[4 * h + 1], a[4 * h + 3]);  // lane 3 | 7
+    }
+    for (int l = 0; l < 4; l++) {
+        t[l] = _mm256_permute2x128_si256(b[l], b[4 + l], 0x20);
+        t[4 + l] = _mm256_permute2x128_si256(b[l], b[4 + l], 0x31);
+    }
+}
+
 // The group kernels for 8 rows (256-bit vectors) and 16 rows (512-bit vectors), from one template.
 #define VW 8
 #include "quants_rows_vnni_group.h"

@@ -40,9 +40,16 @@ VNNI_INLINE VNAME(prepared) VNAME(prepare)(const uint8_t *x, int64_t x_row, int 
         uint8_t *tile = (uint8_t *)(p.xq + k * 8);
         for (int r = 0; r < VW; r++) {
             const uint8_t *xb = rows[r] + k * x_bytes;
-            for (int l = 0; l < 8; l++) memcpy(tile + sizeof(VI) * l + 4 * r, xb + x_qs + 4 * l, 4);
             p.d[k * VW + r] = half_value(xb);
             if (has_s) p.s[k * VW + r] = half_value(xb + 2);
+        }
+        // Rows 8h ... 8h + 7 to lanes 8h ... 8h + 7 of the block's 8 vectors.
+        for (int h = 0; h < VW / 8; h++) {
+            __m256i v[8], t[8];
+            for (int r = 0; r < 8; r++)
+                v[r] = _mm256_loadu_si256((const __m256i *)(rows[8 * h + r] + k * x_bytes + x_qs));
+            transpose_8x8(v, t);
+            for (int l = 0; l < 8; l++) _mm256_storeu_si256((__m256i *)(tile + sizeof(VI) * l + 32 * h), t[l]);
         }
         VI total = VZERO_I;
         for (int l = 0; l < 8; l++) {
