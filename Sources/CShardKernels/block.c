@@ -1,4 +1,4 @@
-// Element-wise parts of a Llama block: RMSNorm, SwiGLU, residual add (rotary embedding and attention: layers.c).
+// Element-wise parts of a Llama block: RMSNorm, SwiGLU, residual add (RoPE: layers.c; attention: attention.c).
 #include "shard_kernels.h"
 #include "fma_dispatch.h"
 
@@ -11,6 +11,24 @@ void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count,
     const float mean = (float)(sum / (double)count);
     const float scale = 1.0f / sqrtf(mean + eps);
     for (int64_t i = 0; i < count; i++) y[i] = x[i] * scale * weight[i];
+}
+
+void shard_rmsnorm_rows(const float *x, const float *weight, float *y, int64_t rows, int64_t count, float eps) {
+    enum { ROWS = 8 };
+    int64_t r = 0;
+    for (; r + ROWS <= rows; r += ROWS) {
+        const float *xr = x + r * count;
+        double sum[ROWS] = {0};
+        for (int64_t i = 0; i < count; i++)
+            for (int j = 0; j < ROWS; j++) sum[j] += (double)(xr[j * count + i] * xr[j * count + i]);
+        for (int j = 0; j < ROWS; j++) {
+            const float mean = (float)(sum[j] / (double)count);
+            const float scale = 1.0f / sqrtf(mean + eps);
+            float *yr = y + (r + j) * count;
+            for (int64_t i = 0; i < count; i++) yr[i] = xr[j * count + i] * scale * weight[i];
+        }
+    }
+    for (; r < rows; r++) shard_rmsnorm(x + r * count, weight, y + r * count, count, eps);
 }
 
 /// exp(x) as ggml's vectorized `ggml_v_expf` computes it in llama.cpp's x86 AVX-512 build (ggml-cpu/vec.h, "adapted

@@ -131,7 +131,7 @@ void shard_dequantize_blocks256(int type, const uint8_t *source, float *destinat
 
 // MARK: Q8_K activations
 
-void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count) {
+void shard_quantize_row_q8_k_portable(const float *source, uint8_t *blocks, int64_t count) {
     for (int64_t n = 0; n < count / QKK; n++) {
         const float *x = source + n * QKK;
         uint8_t *b = blocks + n * BYTES_Q8_K;
@@ -164,6 +164,16 @@ void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count
             memcpy(b + Q8K_BSUMS + 2 * g, &sum, 2);
         }
     }
+}
+
+void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count) {
+#if defined(__x86_64__)
+    if (shard_quantized_uses_simd()) {
+        shard_quantize_row_q8_k_avx2(source, blocks, count);
+        return;
+    }
+#endif
+    shard_quantize_row_q8_k_portable(source, blocks, count);
 }
 
 // MARK: portable dot products

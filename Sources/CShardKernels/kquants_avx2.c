@@ -1,4 +1,5 @@
-// AVX2 + FMA + F16C dot products of the K block types (Q2_K ... Q6_K) against Q8_K activations.
+// AVX2 + FMA + F16C dot products of the K block types (Q2_K ... Q6_K) against Q8_K activations, and the Q8_K
+// quantization of the activations.
 //
 // Per 256-value block, the quants are unpacked 32 at a time into bytes in value order, multiplied with the
 // activation bytes by maddubs (unsigned x signed, or |w| x sign-adjusted x for signed Q3_K quants; no int16
@@ -188,5 +189,59 @@ AVX2_FN float shard_dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t bl
         lanes = lanes_fma(lanes, xb, half_f32(wb + Q6K_D), _mm256_sub_epi32(acc, offset));
     }
     return hsum_lanes(lanes);
+}
+
+/// Q8_K activations, as `shard_quantize_row_q8_k_portable`: the first value of largest magnitude (NaN skipped, as
+/// `a > amax` skips it), the same scale and products, rounded to nearest even (as nearbyintf in the default mode),
+/// NaN products to 0, clamped to +-127; the 16-value sums are exact integers.
+AVX2_FN void shard_quantize_row_q8_k_avx2(const float *source, uint8_t *blocks, int64_t count) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t n = 0; n < count / QKK; n++) {
+        const float *x = source + n * QKK;
+        uint8_t *b = blocks + n * BYTES_Q8_K;
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < QKK; j += 8) m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)), m);
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        float d = 0.0f;
+        if (amax == 0.0f) {
+            memset(b + Q8K_QS, 0, QKK + 2 * (QKK / 16));
+        } else {
+            float max = 0.0f;
+            const __m256 amax8 = _mm256_set1_ps(amax);
+            for (int j = 0; j < QKK; j += 8) {
+                const __m256 a = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j));
+                const int hits = _mm256_movemask_ps(_mm256_cmp_ps(a, amax8, _CMP_EQ_OQ));
+                if (hits) {
+                    max = x[j + __builtin_ctz((unsigned)hits)];
+                    break;
+                }
+            }
+            const float iscale = -127.0f / max;
+            const __m256 scale = _mm256_set1_ps(iscale);
+            const __m256 top = _mm256_set1_ps(127.0f), bottom = _mm256_set1_ps(-127.0f);
+            for (int j = 0; j < QKK; j += 32) {
+                __m256i q[4];
+                for (int k = 0; k < 4; k++) {
+                    __m256 r = _mm256_round_ps(_mm256_mul_ps(scale, _mm256_loadu_ps(x + j + 8 * k)),
+                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                    r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q));  // NaN -> +0
+                    q[k] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, bottom), top));
+                }
+                for (int g = 0; g < 2; g++) {
+                    const int16_t sum = (int16_t)hsum_i32(_mm256_add_epi32(q[2 * g], q[2 * g + 1]));
+                    memcpy(b + Q8K_BSUMS + 2 * (j / 16 + g), &sum, 2);
+                }
+                // packs interleave 128-bit lanes; the permute restores element order.
+                __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+                bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+                _mm256_storeu_si256((__m256i *)(b + Q8K_QS + j), bytes);
+            }
+            d = 1.0f / iscale;
+        }
+        memcpy(b + Q8K_D, &d, 4);
+    }
 }
 #endif

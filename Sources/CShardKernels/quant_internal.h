@@ -138,9 +138,9 @@ void shard_dot_rows_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t x_row,
                               float *out);
 
 /// The multi-row products of Q4_0, Q4_1, Q5_0 and Q5_1 on AVX-512 VNNI machines (quants_rows_vnni.c): outputs
-/// [row_begin, row_end) of the first batch rows in groups of 8 (the last of 3 ... 7), each with the bits of the
-/// single-row AVX2 kernel; returns the number of batch rows done (the rest, 0 to 2 rows, is the caller's). Returns 0
-/// for any other type.
+/// [row_begin, row_end) of the first batch rows in groups of 16, then of 8 (the last of 3 ... 7), each with the bits
+/// of the single-row AVX2 kernel; returns the number of batch rows done (the rest, 0 to 2 rows, is the caller's).
+/// Returns 0 for any other type.
 int64_t shard_matmul_rows32_vnni(int type, const uint8_t *w, int64_t w_row, const uint8_t *x, int64_t x_row,
                                  int64_t batch, int64_t blocks, float *y, int64_t ldy, int64_t row_begin,
                                  int64_t row_end);
@@ -150,6 +150,15 @@ int64_t shard_matmul_rows32_vnni(int type, const uint8_t *w, int64_t w_row, cons
 void shard_dequantize_blocks32(int ggml_type, const uint8_t *source, float *destination, int64_t blocks);
 void shard_dequantize_blocks256(int ggml_type, const uint8_t *source, float *destination, int64_t blocks);
 void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count);
+/// `shard_quantize_row_q8_1` and `shard_quantize_row_q8_0` on the scalar path (quants.c, quantize.c).
+void shard_quantize_row_q8_1_portable(const float *source, uint8_t *blocks, int64_t count);
+void shard_quantize_row_q8_0_portable(const float *source, void *blocks, int64_t count);
 void shard_quantize_row_q8_k(const float *source, uint8_t *blocks, int64_t count);
+/// `shard_quantize_row_q8_k` on the scalar path (kquants.c), the reference of the AVX2 one.
+void shard_quantize_row_q8_k_portable(const float *source, uint8_t *blocks, int64_t count);
+#if defined(__x86_64__)
+/// `shard_quantize_row_q8_k` with AVX2 (kquants_avx2.c): the same bytes.
+void shard_quantize_row_q8_k_avx2(const float *source, uint8_t *blocks, int64_t count);
+#endif
 
 #endif

@@ -1,6 +1,7 @@
 // Q8_0 quantization, matching llama.cpp's block layout and its activation quantization
 // (scale = max|x| / 127 stored as half precision, values rounded to nearest even).
 #include "shard_kernels.h"
+#include "quant_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -67,6 +68,11 @@ void shard_quantize_row_q8_0(const float *source, void *blocks, int64_t count) {
         return;
     }
 #endif
+    shard_quantize_row_q8_0_portable(source, blocks, count);
+}
+
+void shard_quantize_row_q8_0_portable(const float *source, void *blocks, int64_t count) {
+    uint8_t *out = (uint8_t *)blocks;
     for (int64_t block = 0; block < count / SHARD_Q8_0_BLOCK; block++)
         quantize_block_scalar(source + block * SHARD_Q8_0_BLOCK, out + block * SHARD_Q8_0_BYTES);
 }

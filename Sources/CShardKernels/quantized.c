@@ -67,6 +67,15 @@ void shard_quantize_activations(int act_type, const float *source, void *destina
     }
 }
 
+void shard_quantize_activations_portable(int act_type, const float *source, void *destination, int64_t n) {
+    switch (act_type) {
+    case SHARD_TYPE_Q8_0: shard_quantize_row_q8_0_portable(source, destination, n); return;
+    case SHARD_TYPE_Q8_1: shard_quantize_row_q8_1_portable(source, destination, n); return;
+    case SHARD_TYPE_Q8_K: shard_quantize_row_q8_k_portable(source, destination, n); return;
+    default: return;
+    }
+}
+
 /// bfloat16 is the upper half of a float: exact.
 static float bf16_to_f32(const uint8_t *p) {
     uint16_t bits;

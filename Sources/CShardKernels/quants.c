@@ -77,11 +77,13 @@ void shard_dequantize_blocks32(int type, const uint8_t *source, float *destinati
 
 // MARK: Q8_1 activations
 
-void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count) {
+/// Q8_1 from the Q8_0 quantizer `q8_0` (the vector or the portable one: both give the same bytes).
+static void quantize_row_q8_1_with(void (*q8_0_row)(const float *, void *, int64_t), const float *source,
+                                   uint8_t *blocks, int64_t count) {
     uint8_t q8_0[BYTES_Q8_0];
     for (int64_t k = 0; k < count / QK; k++) {
-        // The same quants and scale as Q8_0 (one code path, vector or not), plus s = d * sum(quants).
-        shard_quantize_row_q8_0(source + k * QK, q8_0, QK);
+        // The same quants and scale as Q8_0, plus s = d * sum(quants).
+        q8_0_row(source + k * QK, q8_0, QK);
         uint8_t *b = blocks + k * BYTES_Q8_1;
         int sum = 0;
         for (int i = 0; i < QK; i++) sum += (int8_t)q8_0[2 + i];
@@ -96,6 +98,14 @@ void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count
         memcpy(b + 2, &s, 2);
         memcpy(b + 4, q8_0 + 2, QK);
     }
+}
+
+void shard_quantize_row_q8_1(const float *source, uint8_t *blocks, int64_t count) {
+    quantize_row_q8_1_with(shard_quantize_row_q8_0, source, blocks, count);
+}
+
+void shard_quantize_row_q8_1_portable(const float *source, uint8_t *blocks, int64_t count) {
+    quantize_row_q8_1_with(shard_quantize_row_q8_0_portable, source, blocks, count);
 }
 
 // MARK: portable dot products

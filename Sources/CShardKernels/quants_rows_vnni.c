@@ -2,10 +2,16 @@
 // single-row AVX2 kernels of quants_avx2.c.
 //
 // The integers: every weight value is used unsigned, u = q + 8 (Q4_0), q + 16 (Q5_0), or q itself (Q4_1, Q5_1), so
-// that one dpbusd gives each int32 lane the sum over its 4 values of u * x, starting from -offset * (sum of those 4
-// activation bytes): exactly the lane sums of q * x the AVX2 kernels form with maddubs and madd. The starting
-// values, the activation scales as floats (and Q8_1's s) are prepared once per group of 8 activation rows and
-// reused for every weight row. The float steps per row are those of the single-row kernels, in the same order.
+// that one dpbusd gives an int32 lane the sum over 4 values of u * x, starting from -offset * (sum of those 4
+// activation bytes): exactly a lane sum of q * x the AVX2 kernels form with maddubs and madd (lane l of a block sums
+// its values 4l ... 4l + 3).
+//
+// Rows in lanes: a group of 16 activation rows (512-bit vectors; 8 rows, 256-bit, for the rest of a batch) is laid
+// out once so that lane r of vector (block k, lane l) holds bytes 4l ... 4l + 3 of block k of row r. One dpbusd of
+// that vector with the 4 weight bytes of lane l broadcast then gives lane l's sum for all the rows at once, and the
+// float steps of the single-row kernel (d = w.d * x.d, lane l = fma(d, float(sum), lane l), then the fixed horizontal
+// sum) run for the rows side by side with no broadcast per row: the products w.d * x.d are one multiply. Each row's
+// float steps are those of its single-row kernel, in the same order, on its own values, whatever its group.
 #include "quant_internal.h"
 #include "bits_avx2.h"
 
@@ -17,15 +23,6 @@
 #define VNNI_TARGET "avx2,fma,f16c,avx512f,avx512vl,avx512vnni"
 #define VNNI_FN __attribute__((target(VNNI_TARGET)))
 #define VNNI_INLINE static inline __attribute__((always_inline, target(VNNI_TARGET)))
-
-/// Activation rows per group.
-#define GROUP 8
-
-/// One group's activations, block k of row r at [k * GROUP + r].
-typedef struct {
-    __m256i *start;  // -offset * lane sums of the activation bytes (0 for Q4_1, Q5_1)
-    float *d, *s;    // f32(x.d); f32(x.s) for Q8_1
-} prepared;
 
 VNNI_INLINE float half_value(const uint8_t *p) {
     uint16_t bits;
@@ -44,107 +41,57 @@ VNNI_INLINE __m256i unsigned_weights(const uint8_t *wb, const int type) {
     }
 }
 
-VNNI_INLINE void prepare(const uint8_t *x, int64_t x_row, int count, int64_t blocks, const int type,
-                         prepared *p) {
-    const int has_s = type == SHARD_TYPE_Q4_1 || type == SHARD_TYPE_Q5_1;
-    const int offset = type == SHARD_TYPE_Q4_0 ? 8 : type == SHARD_TYPE_Q5_0 ? 16 : 0;
-    const int64_t x_bytes = has_s ? BYTES_Q8_1 : BYTES_Q8_0;
-    const int x_qs = has_s ? 4 : 2;
-    for (int r = 0; r < GROUP; r++) {
-        const uint8_t *row = x + (r < count ? r : 0) * x_row;
-        for (int64_t k = 0; k < blocks; k++) {
-            const uint8_t *xb = row + k * x_bytes;
-            const __m256i xq = _mm256_loadu_si256((const __m256i *)(xb + x_qs));
-            const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), xq);
-            p->start[k * GROUP + r] = _mm256_mullo_epi32(sums, _mm256_set1_epi32(-offset));
-            p->d[k * GROUP + r] = half_value(xb);
-            if (has_s) p->s[k * GROUP + r] = half_value(xb + 2);
-        }
+/// An 8 x 8 transpose of dwords: lane r of t[l] = lane l of v[r].
+VNNI_INLINE void transpose_8x8(const __m256i v[8], __m256i t[8]) {
+    __m256i a[8], b[8];
+    for (int i = 0; i < 4; i++) {
+        a[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);      // (v0 v1) of lanes 0 1 | 4 5
+        a[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);  // (v0 v1) of lanes 2 3 | 6 7
+    }
+    for (int h = 0; h < 2; h++) {
+        b[4 * h] = _mm256_unpacklo_epi64(a[4 * h], a[4 * h + 2]);          // lane 0 | 4 of 4 rows
+        b[4 * h + 1] = _mm256_unpackhi_epi64(a[4 * h], a[4 * h + 2]);      // lane 1 | 5
+        b[4 * h + 2] = _mm256_unpacklo_epi64(a[4 * h + 1], a[4 * h + 3]);  // lane 2 | 6
+        b[4 * h + 3] = _mm256_unpackhi_epi64(a[4 * h + 1], a[4 * h + 3]);  // lane 3 | 7
+    }
+    for (int l = 0; l < 4; l++) {
+        t[l] = _mm256_permute2x128_si256(b[l], b[4 + l], 0x20);
+        t[4 + l] = _mm256_permute2x128_si256(b[l], b[4 + l], 0x31);
     }
 }
 
-/// Outputs [row_begin, row_end) of one group of `count` activation rows.
-VNNI_INLINE void group_rows(const uint8_t *w, int64_t w_row, const uint8_t *x, int64_t x_row, int count,
-                            int64_t blocks, const prepared *p, float *y, int64_t ldy, int64_t row_begin,
-                            int64_t row_end, const int type) {
-    const int has_s = type == SHARD_TYPE_Q4_1 || type == SHARD_TYPE_Q5_1;
-    const int64_t w_bytes = type == SHARD_TYPE_Q4_0 ? BYTES_Q4_0 : type == SHARD_TYPE_Q5_0 ? BYTES_Q5_0
-                          : type == SHARD_TYPE_Q4_1 ? BYTES_Q4_1 : BYTES_Q5_1;
-    const int64_t x_bytes = has_s ? BYTES_Q8_1 : BYTES_Q8_0;
-    const int x_qs = has_s ? 4 : 2;
-    const uint8_t *xr[GROUP];
-    for (int r = 0; r < GROUP; r++) xr[r] = x + (r < count ? r : 0) * x_row + x_qs;
-    for (int64_t o = row_begin; o < row_end; o++) {
-        const uint8_t *wrow = w + o * w_row;
-        __m256 lanes[GROUP];
-        float s[GROUP], offsets[GROUP];
-        for (int r = 0; r < GROUP; r++) {
-            lanes[r] = _mm256_setzero_ps();
-            s[r] = offsets[r] = 0.0f;
-        }
-        for (int64_t k = 0; k < blocks; k++) {
-            const uint8_t *wb = wrow + k * w_bytes;
-            const __m256i u = unsigned_weights(wb, type);
-            __m256i q[GROUP];
-            for (int r = 0; r < GROUP; r++)
-                q[r] = _mm256_dpbusd_epi32(p->start[k * GROUP + r], u,
-                                           _mm256_loadu_si256((const __m256i *)(xr[r] + k * x_bytes)));
-            if (type == SHARD_TYPE_Q4_0) {
-                // s = fma(float(sum of the 32 products), w.d * x.d, s), per row.
-                const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
-                const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(q[4], q[5]), _mm256_hadd_epi32(q[6], q[7]));
-                const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
-                                                      _mm256_permute2x128_si256(a, b, 0x31));
-                const __m256 d = _mm256_mul_ps(_mm256_set1_ps(half_value(wb)), _mm256_loadu_ps(p->d + k * GROUP));
-                const __m256 chain = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, _mm256_loadu_ps(s));
-                _mm256_storeu_ps(s, chain);
-            } else {
-                const float wd = half_value(wb);
-                for (int r = 0; r < GROUP; r++) {
-                    const __m256 d = _mm256_set1_ps(wd * p->d[k * GROUP + r]);
-                    lanes[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(q[r]), lanes[r]);
-                }
-                if (has_s) {
-                    const __m256 chain = _mm256_fmadd_ps(_mm256_set1_ps(half_value(wb + 2)),
-                                                         _mm256_loadu_ps(p->s + k * GROUP), _mm256_loadu_ps(offsets));
-                    _mm256_storeu_ps(offsets, chain);
-                }
-            }
-        }
-        for (int r = 0; r < count; r++) {
-            float value = s[r];
-            if (type != SHARD_TYPE_Q4_0) {
-                __m128 lo = _mm_add_ps(_mm256_castps256_ps128(lanes[r]), _mm256_extractf128_ps(lanes[r], 1));
-                lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-                lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-                value = has_s ? _mm_cvtss_f32(lo) + offsets[r] : _mm_cvtss_f32(lo);
-            }
-            y[r * ldy + o] = value;
-        }
-    }
-}
+// The group kernels for 8 rows (256-bit vectors) and 16 rows (512-bit vectors), from one template.
+#define VW 8
+#include "quants_rows_vnni_group.h"
+#undef VW
+#define VW 16
+#include "quants_rows_vnni_group.h"
+#undef VW
 
-/// The groups of one weight type: batch rows in groups of 8 (the last 3 ... 7); returns the rows done.
+/// The groups of one weight type: batch rows in groups of 16 while 16 remain, then of 8 (the last 3 ... 7);
+/// returns the rows done.
 VNNI_INLINE int64_t matmul_rows(const uint8_t *w, int64_t w_row, const uint8_t *x, int64_t x_row, int64_t batch,
                                 int64_t blocks, float *y, int64_t ldy, int64_t row_begin, int64_t row_end,
                                 const int type) {
-    enum { STACK_BLOCKS = 64 };
-    __m256i start_stack[STACK_BLOCKS * GROUP];
-    float d_stack[STACK_BLOCKS * GROUP], s_stack[STACK_BLOCKS * GROUP];
-    prepared p = {start_stack, d_stack, s_stack};
+    // Per block, for 16 rows: 8 transposed vectors, 8 (or 1) starting vectors, 16 d and 16 s, 32 bytes of unpacked
+    // weights (8 rows use part of it).
+    enum { PER_BLOCK = 16 * 64 + 2 * 16 * 4 + 32, STACK_BLOCKS = 24 };
+    _Alignas(64) uint8_t stack[STACK_BLOCKS * PER_BLOCK];
+    uint8_t *memory = stack;
     void *heap = 0;
     if (blocks > STACK_BLOCKS) {
-        heap = aligned_alloc(32, (size_t)blocks * GROUP * (sizeof(__m256i) + 2 * sizeof(float)));
+        heap = aligned_alloc(64, (size_t)blocks * PER_BLOCK);
         if (!heap) abort();  // never silently take another path
-        p.start = (__m256i *)heap;
-        p.d = (float *)(p.start + blocks * GROUP);
-        p.s = p.d + blocks * GROUP;
+        memory = (uint8_t *)heap;
     }
     int64_t b = 0;
+    while (batch - b >= 16) {
+        rows_16(w, w_row, x + b * x_row, x_row, 16, blocks, memory, y + b * ldy, ldy, row_begin, row_end, type);
+        b += 16;
+    }
     while (batch - b >= 3) {
-        const int count = batch - b < GROUP ? (int)(batch - b) : GROUP;
-        prepare(x + b * x_row, x_row, count, blocks, type, &p);
-        group_rows(w, w_row, x + b * x_row, x_row, count, blocks, &p, y + b * ldy, ldy, row_begin, row_end, type);
+        const int count = batch - b < 8 ? (int)(batch - b) : 8;
+        rows_8(w, w_row, x + b * x_row, x_row, count, blocks, memory, y + b * ldy, ldy, row_begin, row_end, type);
         b += count;
     }
     free(heap);

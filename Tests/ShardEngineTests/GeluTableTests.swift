@@ -47,4 +47,31 @@ struct GeluTableTests {
             return
         }
     }
+
+    /// NaN inputs in a long call (the vector path hands each group of 8 holding one to the scalar loop) give NaN,
+    /// and every other value keeps the bits of the direct evaluation, whatever its place around them.
+    @Test func nanInputsLeaveTheOtherValuesExact() {
+        var gate: [Float] = (0 ..< 70_003).map { Float($0 % 2001 - 1000) / 97 }
+        for i in stride(from: 5, to: gate.count, by: 1013) { gate[i] = .nan }
+        gate[gate.count - 1] = .nan
+        let up = gate.indices.map { Float(1 + $0 % 7) * 0.5 }
+        var long = gate, short = gate
+        shard_gelu_mul(&long, up, Int64(long.count))
+        for start in stride(from: 0, to: short.count, by: 1000) {
+            let count = min(1000, short.count - start)
+            short.withUnsafeMutableBufferPointer { g in
+                up.withUnsafeBufferPointer { u in
+                    shard_gelu_mul(g.baseAddress! + start, u.baseAddress! + start, Int64(count))
+                }
+            }
+        }
+        for i in gate.indices {
+            if gate[i].isNaN {
+                #expect(long[i].isNaN, "element \(i)")
+            } else if long[i].bitPattern != short[i].bitPattern {
+                Issue.record("element \(i): \(long[i]) vs \(short[i])")
+                return
+            }
+        }
+    }
 }

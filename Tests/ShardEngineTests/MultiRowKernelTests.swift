@@ -3,11 +3,11 @@ import Testing
 @testable import ShardEngine
 
 /// The multi-row kernels (one weight row against groups of up to 8 activation rows, the weight blocks unpacked once
-/// per group; AVX2, and AVX-512 VNNI where the machine has it) and the vector attention give every element the bits
+/// per group; AVX2, and AVX-512 VNNI, with groups of 16 rows, where the machine has it) and the vector attention give every element the bits
 /// of the one-row computation and of the portable path. On a machine without AVX2 every side runs the portable path.
 @Suite("Multi-row kernels")
 struct MultiRowKernelTests {
-    /// Every batch size from 1 to 19 (groups of 8, remainders of 3 ... 7 and of 1 or 2), an odd number of weight
+    /// Every batch size from 1 to 19 (VNNI groups of 16, groups of 8, remainders of 3 ... 7 and of 1 or 2), an odd number of weight
     /// rows, a range that starts inside the matrix, and activation rows that start at an odd row of the buffer; rows
     /// of 24 and of 72 32-value blocks (more than the VNNI kernel prepares on its stack).
     @Test(arguments: QuantTestData.weightTypes, [768, 2304])
@@ -81,6 +81,31 @@ struct MultiRowKernelTests {
                 let finite = vector.allSatisfy { $0.isFinite }
                 #expect(finite)
             }
+        }
+    }
+
+    /// `shard_rmsnorm_rows` (several rows' sums interleaved) gives each row the bits of `shard_rmsnorm` on that row
+    /// alone, in place and not, for every row count up to 19 (groups of 8 and the rest).
+    @Test(arguments: [7, 64, 640])
+    func rmsnormRowsGiveTheBitsOfOneRowAtATime(count: Int) {
+        let weight = KernelInvarianceTests.values(count, seed: 81).map { 1 + $0 }
+        for rows in 1 ... 19 {
+            let x = KernelInvarianceTests.values(rows * count, seed: UInt64(82 + rows)).map { $0 * 40 }
+            var alone = [Float](repeating: 0, count: rows * count)
+            for r in 0 ..< rows {
+                alone.withUnsafeMutableBufferPointer { y in
+                    x.withUnsafeBufferPointer { x in
+                        shard_rmsnorm(x.baseAddress! + r * count, weight, y.baseAddress! + r * count, Int64(count),
+                                      1e-6)
+                    }
+                }
+            }
+            var together = [Float](repeating: .nan, count: rows * count), inPlace = x
+            shard_rmsnorm_rows(x, weight, &together, Int64(rows), Int64(count), 1e-6)
+            inPlace.withUnsafeMutableBufferPointer { shard_rmsnorm_rows($0.baseAddress!, weight, $0.baseAddress!,
+                                                                        Int64(rows), Int64(count), 1e-6) }
+            #expect(together.map(\.bitPattern) == alone.map(\.bitPattern), "\(rows) rows of \(count)")
+            #expect(inPlace.map(\.bitPattern) == alone.map(\.bitPattern), "\(rows) rows of \(count), in place")
         }
     }
 }

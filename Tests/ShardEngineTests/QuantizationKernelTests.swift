@@ -171,6 +171,38 @@ struct QuantizationKernelTests {
         #expect(QuantTestData.half(bytes, at: 2).bitPattern == expected.bitPattern)
     }
 
+    /// The AVX2 activation quantizers write the portable path's bytes: blocks whose largest magnitude occurs with
+    /// both signs (the first wins), rounding ties, NaN and infinite values, zeros of both signs, tiny and huge
+    /// scales, and arbitrary bit patterns.
+    @Test(arguments: [GGMLType.q8_0, .q8_1, .q8_K])
+    func activationQuantizationPathsWriteTheSameBytes(_ type: GGMLType) {
+        let columns = 512
+        var random = SeededRandom(seed: 71)
+        for pattern in 0 ..< 9 {
+            for _ in 0 ..< 40 {
+                var values = QuantTestData.activations(columns, seed: random.next())
+                for i in 0 ..< columns {
+                    switch pattern {
+                    case 1: values[i] *= 1e-30
+                    case 2: values[i] *= 1e30
+                    case 3: values[i] = Float(Int(values[i] * 40)) / 2  // halves: ties after scaling
+                    case 4: if random.next() % 50 == 0 { values[i] = .nan }
+                    case 5: if random.next() % 100 == 0 { values[i] = random.next() % 2 == 0 ? .infinity : -.infinity }
+                    case 6: values[i] = random.next() % 3 == 0 ? 0 : -0.0
+                    case 7: if random.next() % 20 == 0 { values[i] = random.next() % 2 == 0 ? 4 : -4 }
+                    case 8: values[i] = Float(bitPattern: UInt32(truncatingIfNeeded: random.next()))
+                    default: break
+                    }
+                }
+                let bytes = QuantTestData.rowBytes(type, columns)
+                var vector = [UInt8](repeating: 0xAB, count: bytes), portable = vector
+                shard_quantize_activations(type.kernelCode, values, &vector, Int64(columns))
+                shard_quantize_activations_portable(type.kernelCode, values, &portable, Int64(columns))
+                #expect(vector == portable, "\(type) pattern \(pattern)")
+            }
+        }
+    }
+
     @Test func q8KActivationsFollowLlamaCpp() {
         // The value of largest magnitude (here negative) becomes -127, d = that value / -127, and bsums are the
         // sums of each 16 quants.

@@ -73,6 +73,10 @@ int64_t shard_row_bytes(int ggml_type, int64_t n);
 /// types write nothing.
 void shard_quantize_activations(int act_type, const float *source, void *destination, int64_t n);
 
+/// As `shard_quantize_activations`, always on the portable scalar path (`shard_quantize_activations` uses AVX2
+/// where the machine has it; both write the same bytes). For tests comparing the two paths.
+void shard_quantize_activations_portable(int act_type, const float *source, void *destination, int64_t n);
+
 /// Expands `n` values (a multiple of the block size) of `ggml_type` into floats, as llama.cpp's dequantize_row_*.
 /// A type `shard_dequantize_supported` rejects writes nothing.
 void shard_dequantize_row(int ggml_type, const void *source, float *destination, int64_t n);
@@ -115,6 +119,11 @@ int shard_quantized_uses_simd(void);
 /// y = x / sqrt(mean(x^2) + eps) * weight.
 void shard_rmsnorm(const float *x, const float *weight, float *y, int64_t count, float eps);
 
+/// `shard_rmsnorm` of `rows` contiguous rows of `count` values (x and y may be the same buffer): the bits of one call
+/// per row, several rows' sums interleaved (each row's sum is one chain of additions in a fixed order, which a single
+/// row leaves waiting on its latency).
+void shard_rmsnorm_rows(const float *x, const float *weight, float *y, int64_t rows, int64_t count, float eps);
+
 /// gate[i] = silu(gate[i]) * up[i].
 void shard_silu_mul(float *gate, const float *up, int64_t count);
 
@@ -128,10 +137,11 @@ void shard_add(float *y, const float *x, int64_t count);
 /// A chunk of a split job: `[begin, end)`.
 typedef void (*shard_chunk_fn)(void *context, int64_t begin, int64_t end);
 
-/// Runs `fn(context, 0, split)` on the calling thread and `fn(context, split, count)` on a persistent helper
-/// thread, and returns 1 when both are done. Returns 0 without running anything when the helper is busy with
-/// another caller's job or could not be started: the caller then runs the work itself.
-int shard_parallel_split(shard_chunk_fn fn, void *context, int64_t split, int64_t count);
+/// Runs `fn(context, begin, end)` over the chunks `[i * grain, min((i + 1) * grain, count))` of `[0, count)`, each
+/// once, on the calling thread and a persistent helper thread, which claim the chunks in turn; returns 1 when all
+/// are done. Returns 0 without running anything when the helper is busy with another caller's job or could not be
+/// started (or `count` or `grain` is below 1): the caller then runs the work itself.
+int shard_parallel_chunks(shard_chunk_fn fn, void *context, int64_t count, int64_t grain);
 
 /// Cores this process may run on (its CPU affinity, as `taskset` sets it), at least 1.
 int shard_available_cores(void);

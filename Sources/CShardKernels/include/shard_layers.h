@@ -17,6 +17,11 @@ extern "C" {
 void shard_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t position, float freq_base,
                 float freq_scale, const float *freq_factors, int neox);
 
+/// `shard_rope` of `q_heads` query heads at `q` and `k_heads` key heads at `k`, all at `position`: the same bits as
+/// two calls, with the angles computed once.
+void shard_rope_qk(float *q, int64_t q_heads, float *k, int64_t k_heads, int64_t head_dim, int64_t n_rot,
+                   int64_t position, float freq_base, float freq_scale, const float *freq_factors, int neox);
+
 /// gate[i] = gelu(gate[i]) * up[i], with gelu the tanh approximation evaluated as ggml's CPU backend does by
 /// default (input and result rounded through half precision, its GELU table; identity above 10, 0 below -10).
 void shard_gelu_mul(float *gate, const float *up, int64_t count);

@@ -64,9 +64,7 @@ extension LlamaStage {
         let dim = h.embeddingLength, kvWidth = h.kvWidth, headDim = h.headDimension, qWidth = h.queryWidth
         let x = scratch.residual.pointer, xn = scratch.normed.pointer
         let q = scratch.query.pointer, k = scratch.key.pointer, v = scratch.value.pointer
-        for row in 0 ..< rows {
-            shard_rmsnorm(x + row * dim, block.attentionNorm, xn + row * dim, Int64(dim), h.rmsEpsilon)
-        }
+        shard_rmsnorm_rows(x, block.attentionNorm, xn, Int64(rows), Int64(dim), h.rmsEpsilon)
         block.query.multiply(xn, plan: plan, into: q, quantized: scratch.quantized)
         block.key.multiply(xn, plan: plan, into: k, quantized: scratch.quantized)
         block.value.multiply(xn, plan: plan, into: v, quantized: scratch.quantized)
@@ -74,35 +72,34 @@ extension LlamaStage {
         if let bias = block.keyBias { shard_add_bias(k, bias, Int64(rows), Int64(kvWidth)) }
         if let bias = block.valueBias { shard_add_bias(v, bias, Int64(rows), Int64(kvWidth)) }
         if let norm = block.queryNorm {
-            for head in 0 ..< rows * h.headCount {
-                shard_rmsnorm(q + head * headDim, norm, q + head * headDim, Int64(headDim), h.rmsEpsilon)
-            }
+            shard_rmsnorm_rows(q, norm, q, Int64(rows * h.headCount), Int64(headDim), h.rmsEpsilon)
         }
         if let norm = block.keyNorm {
-            for head in 0 ..< rows * h.headCountKV {
-                shard_rmsnorm(k + head * headDim, norm, k + head * headDim, Int64(headDim), h.rmsEpsilon)
-            }
+            shard_rmsnorm_rows(k, norm, k, Int64(rows * h.headCountKV), Int64(headDim), h.rmsEpsilon)
         }
         let base = h.ropeBase(layer: layer), neox: Int32 = h.architecture.ropeStyle == .neox ? 1 : 0
-        for row in 0 ..< rows {
-            let position = Int64(positions[row])
-            shard_rope(q + row * qWidth, Int64(h.headCount), Int64(headDim), Int64(h.ropeDimensionCount), position,
-                       base, h.ropeFrequencyScale, weights.ropeFactors, neox)
-            shard_rope(k + row * kvWidth, Int64(h.headCountKV), Int64(headDim), Int64(h.ropeDimensionCount),
-                       position, base, h.ropeFrequencyScale, weights.ropeFactors, neox)
-            let slot = positions[row] * kvWidth
-            (caches[row].keys[index] + slot).update(from: k + row * kvWidth, count: kvWidth)
-            (caches[row].values[index] + slot).update(from: v + row * kvWidth, count: kvWidth)
+        // Rows apart: each row writes its own query, key and cache cells.
+        let ropeWork = rows * (qWidth + kvWidth) * 16
+        Parallel.forEachChunk(count: rows, work: ropeWork, alignment: 1) { chunk in
+            for row in chunk {
+                shard_rope_qk(q + row * qWidth, Int64(h.headCount), k + row * kvWidth, Int64(h.headCountKV),
+                              Int64(headDim), Int64(h.ropeDimensionCount), Int64(positions[row]), base,
+                              h.ropeFrequencyScale, weights.ropeFactors, neox)
+                let slot = positions[row] * kvWidth
+                (caches[row].keys[index] + slot).update(from: k + row * kvWidth, count: kvWidth)
+                (caches[row].values[index] + slot).update(from: v + row * kvWidth, count: kvWidth)
+            }
         }
         let attention = scratch.attention.pointer
         let window = h.isSlidingLayer(layer) ? h.slidingWindow : nil
-        let work = positions.reduce(0) { $0 + ($1 + 1) * qWidth }
-        Parallel.forEachChunk(count: rows, work: work, alignment: 1) { chunk in
-            var scores = [Float](repeating: 0, count: h.contextLength)
+        let firsts = positions.map { last in window.map { max(0, last - $0 + 1) } ?? 0 }
+        let costs = positions.indices.map { positions[$0] - firsts[$0] + 1 }
+        let work = costs.reduce(0, +) * qWidth
+        Parallel.forEachBalancedChunk(costs: costs, work: work) { chunk in
+            var scores = [Float](repeating: 0, count: (chunk.map { positions[$0] }.max() ?? 0) + 1)
             scores.withUnsafeMutableBufferPointer { buffer in
                 for row in chunk {
-                    let last = positions[row]
-                    let first = window.map { max(0, last - $0 + 1) } ?? 0
+                    let last = positions[row], first = firsts[row]
                     shard_attention_range(q + row * qWidth, caches[row].keys[index], caches[row].values[index],
                                           Int64(first), Int64(last), Int64(h.headCount), Int64(h.headCountKV),
                                           Int64(headDim), h.attentionScale, buffer.baseAddress!,
@@ -113,9 +110,7 @@ extension LlamaStage {
         let projected = scratch.projected.pointer
         block.attentionOutput.multiply(attention, plan: plan, into: projected, quantized: scratch.quantized)
         if let norm = block.postAttentionNorm {
-            for row in 0 ..< rows {
-                shard_rmsnorm(projected + row * dim, norm, projected + row * dim, Int64(dim), h.rmsEpsilon)
-            }
+            shard_rmsnorm_rows(projected, norm, projected, Int64(rows), Int64(dim), h.rmsEpsilon)
         }
         shard_add(x, projected, Int64(rows * dim))
     }
@@ -125,9 +120,7 @@ extension LlamaStage {
         let h = hyperparameters
         let dim = h.embeddingLength, count = Int64(rows * h.feedForwardLength)
         let x = scratch.residual.pointer, xn = scratch.normed.pointer
-        for row in 0 ..< rows {
-            shard_rmsnorm(x + row * dim, block.feedForwardNorm, xn + row * dim, Int64(dim), h.rmsEpsilon)
-        }
+        shard_rmsnorm_rows(x, block.feedForwardNorm, xn, Int64(rows), Int64(dim), h.rmsEpsilon)
         block.gate.multiply(xn, plan: plan, into: scratch.gate.pointer, quantized: scratch.quantized)
         block.up.multiply(xn, plan: plan, into: scratch.up.pointer, quantized: scratch.quantized)
         switch h.architecture.activation {
@@ -137,9 +130,7 @@ extension LlamaStage {
         let projected = scratch.projected.pointer
         block.down.multiply(scratch.gate.pointer, plan: plan, into: projected, quantized: scratch.quantized)
         if let norm = block.postFeedForwardNorm {
-            for row in 0 ..< rows {
-                shard_rmsnorm(projected + row * dim, norm, projected + row * dim, Int64(dim), h.rmsEpsilon)
-            }
+            shard_rmsnorm_rows(projected, norm, projected, Int64(rows), Int64(dim), h.rmsEpsilon)
         }
         shard_add(x, projected, Int64(rows * dim))
     }
