@@ -45,7 +45,9 @@ struct OpenAIRequest: Sendable {
             let maxTokens = try Self.integer(value, "max_tokens")
             generation.maxNewTokens = maxCompletion ?? maxTokens ?? limits.maxNewTokensCap
         }
-        generation.minTokens = 0
+        // `min_tokens` as vLLM takes it (an extension of OpenAI's API): end-of-generation tokens are suppressed until
+        // this many tokens exist. OpenAI itself has none, so the default is 0.
+        generation.minTokens = try Self.integer(value, "min_tokens") ?? 0
         generation.temperature = try Self.number(value, "temperature") ?? 1
         generation.topP = try Self.number(value, "top_p") ?? 1
         if let seed = try Self.integer(value, "seed") {
