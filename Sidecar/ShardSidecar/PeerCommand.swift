@@ -15,7 +15,7 @@ struct PeerCommand: ParsableCommand {
     @Option(help: "Port; 0 picks a free one (printed on stdout).") var port: Int
     @Option(help: "Shared secret the sidecar must prove (HMAC challenge-response).") var secret: String?
     @Option(help: "Element type of the hidden states sent on: auto (what the sidecar asks: f32 on loopback, f16 between machines), f16 (half the bytes) or f32 (bit-exact with one process).")
-    var hiddenDtype = "auto"
+    var hiddenDtype = HiddenDtypeOption.auto
     @Option(help: "Most sequences cached at once, over all sidecars (announced; frames past it are refused).")
     var capacity = 256
 
@@ -30,9 +30,6 @@ struct PeerCommand: ParsableCommand {
     func validate() throws {
         _ = try parsedLayers()
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
-        guard ["auto", "f32", "f16"].contains(hiddenDtype) else {
-            throw ValidationError("--hidden-dtype must be auto, f32 or f16")
-        }
         guard (1 ... 1 << 20).contains(capacity) else { throw ValidationError("--capacity must be in 1...1048576") }
     }
 
@@ -42,7 +39,7 @@ struct PeerCommand: ParsableCommand {
         let bound: Int
         do {
             var configuration = PeerServer.Configuration(host: host, port: port, secret: secret,
-                                                         hiddenType: ["f16": .f16, "f32": .f32][hiddenDtype])
+                                                         hiddenType: hiddenDtype.dtype)
             configuration.capacity = capacity
             server = try PeerServer(modelPath: model, layers: try parsedLayers(), configuration: configuration,
                                     progress: LoadProgressPrinter().report)

@@ -29,7 +29,7 @@ struct ServeCommand: ParsableCommand {
           help: "Peers pass hidden states straight to the next stage's peer (when every stage is a peer).")
     var peerForwarding = true
     @Option(help: "Hidden states peers send: auto (f32 from peers on this machine, f16 from others), f16 or f32.")
-    var linkDtype = "auto"
+    var linkDtype = HiddenDtypeOption.auto
     @Option(help: "Requests queued or running at once; past it, 503 with Retry-After.") var queueCapacity = 1024
     @Option(help: "Largest request body in bytes (413 past it).") var maxBodyBytes = 1 << 20
     @Option(help: "Highest max_new_tokens accepted.") var maxNewTokensCap = 4096
@@ -59,7 +59,6 @@ struct ServeCommand: ParsableCommand {
               maxBatch >= 1, maxStepTokens >= 1, maxStepTokens <= 1 << 20, finishedTtl > 0, shardOutageTimeout > 0,
               peerStepTimeout >= 1, peerStepTimeout <= 3600
         else { throw ValidationError("limits must be positive (--max-body-bytes at least 1024)") }
-        guard ["auto", "f16", "f32"].contains(linkDtype) else { throw ValidationError("--link-dtype must be auto, f16 or f32") }
         guard (0 ... 64).contains(microBatches) else { throw ValidationError("--micro-batches must be in 0...64") }
         // Token counts travel as UInt32 in peer frames.
         guard maxNewTokensCap <= 1 << 24 else { throw ValidationError("--max-new-tokens-cap must be at most 16777216") }
@@ -92,7 +91,7 @@ struct ServeCommand: ParsableCommand {
         configuration.apiKey = apiKey
         configuration.peerSecret = peerSecret
         configuration.peerForwarding = peerForwarding
-        configuration.linkHiddenType = ["f16": .f16, "f32": .f32][linkDtype]
+        configuration.linkHiddenType = linkDtype.dtype
         configuration.queueCapacity = queueCapacity
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxNewTokensCap = maxNewTokensCap

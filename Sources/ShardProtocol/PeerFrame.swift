@@ -61,6 +61,25 @@ public struct PeerFrame: Sendable, Equatable {
         case f32 = 1
         /// 16-bit floats.
         case f16 = 2
+
+        /// The element type of hidden states named `f32` or `f16` (the `hidden_dtype` of `auth`, the command-line
+        /// options); `nil` for any other name.
+        public init?(hiddenStateName name: String) {
+            switch name {
+            case "f32": self = .f32
+            case "f16": self = .f16
+            default: return nil
+            }
+        }
+
+        /// `f32` or `f16` for hidden states (`tokens` for token ids).
+        public var name: String {
+            switch self {
+            case .tokens: "tokens"
+            case .f32: "f32"
+            case .f16: "f16"
+            }
+        }
     }
 
     /// One sequence's rows.

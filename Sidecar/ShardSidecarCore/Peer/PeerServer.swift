@@ -182,11 +182,8 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             return
         }
         // The peer's own setting wins; else what the sidecar asks for (it knows whether the link leaves the machine).
-        let asked: HiddenPrecision? = switch value["hidden_dtype"]?.stringValue {
-        case "f32": .f32
-        case "f16": .f16
-        default: nil
-        }
+        let asked = value["hidden_dtype"]?.stringValue.flatMap(PeerFrame.DType.init(hiddenStateName:))
+            .map(HiddenPrecision.init)
         lock.withLock {
             links[connection]?.authenticated = true
             links[connection]?.precision = forcedPrecision ?? asked ?? .f16

@@ -13,11 +13,22 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         var sentAt: UInt64
         var deadline: UInt64
         var completion: ShardCompletion
-        /// A routed step passing through (or starting at) this peer and answered by a later one: it only fails,
-        /// when this link does.
-        var watchOnly = false
-        /// A routed step this peer answers: past its deadline, the path (not necessarily this peer) stalled.
-        var routed = false
+        var role = Role.direct
+
+        /// What this link does for the step.
+        enum Role {
+            /// Sent to this peer, which answers it: past its deadline, this peer stalled.
+            case direct
+            /// A routed step this peer answers (the last of its path): past its deadline, the path (not necessarily
+            /// this peer) stalled.
+            case routedAnswer
+            /// A routed step passing through (or starting at) this peer and answered by a later one: it only fails,
+            /// when this link does.
+            case routedWatch
+        }
+
+        /// Whether this link's answer completes the step (and its deadline counts).
+        var answersHere: Bool { role != .routedWatch }
     }
 
     struct Configuration: Sendable {
@@ -141,7 +152,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         do {
             (hello, ready) = try await PeerHandshake.authenticate(
                 client, expectedModel: configuration.expectedModelSHA256, secret: configuration.secret,
-                extra: ["hidden_dtype": .string(configuration.hiddenType == .f32 ? "f32" : "f16")])
+                extra: ["hidden_dtype": .string(configuration.hiddenType.name)])
         } catch let failure as PeerHandshake.HandshakeFailure {
             throw ShardError(shard: configuration.url, message: failure.message)
         }
@@ -191,7 +202,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             return
         }
         guard let step = lock.withLock({ () -> PendingStep? in
-            guard let step = pending[frame.step], !step.watchOnly else { return nil }
+            guard let step = pending[frame.step], step.answersHere else { return nil }
             pending[frame.step] = nil
             let seconds = Double(now - step.sentAt) / 1e9
             latency = latency.map { $0 * 0.8 + seconds * 200 } ?? seconds * 1000
@@ -215,9 +226,9 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             guard let self else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             let (late, routedLate) = lock.withLock { () -> (Bool, [PendingStep]) in
-                let routed = pending.filter { $0.value.routed && $0.value.deadline < now }
+                let routed = pending.filter { $0.value.role == .routedAnswer && $0.value.deadline < now }
                 for step in routed.keys { pending[step] = nil }
-                return (pending.values.contains { !$0.routed && $0.deadline < now }, Array(routed.values))
+                return (pending.values.contains { $0.role == .direct && $0.deadline < now }, Array(routed.values))
             }
             // A routed step may have stalled on any peer of its path: the pipeline resets the whole path.
             for step in routedLate {
@@ -250,7 +261,7 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
             guard link == .ready, let client else { return nil }
             let frame = PeerFrame(forward: work, step: PeerStepIDs.next())
             // Steps queue on the peer: this one's time starts when the one before it is due at the latest.
-            let start = max(now, pending.values.filter { !$0.watchOnly }.map(\.deadline).max() ?? now)
+            let start = max(now, pending.values.filter(\.answersHere).map(\.deadline).max() ?? now)
             pending[frame.step] = PendingStep(request: frame, last: work.sampling != nil, sentAt: now,
                                               deadline: start + UInt64(timeout * 1e9), completion: completion)
             return (client, frame)
@@ -282,11 +293,11 @@ final class RemotePeerRunner: ShardRunner, @unchecked Sendable {
         let timeout = answers ? stallTimeout(rows: request.rowCount) : 0
         return lock.withLock {
             guard link == .ready, client != nil else { return false }
-            let start = max(now, pending.values.filter { !$0.watchOnly }.map(\.deadline).max() ?? now)
+            let start = max(now, pending.values.filter(\.answersHere).map(\.deadline).max() ?? now)
             pending[request.step] = PendingStep(
                 request: request, last: true, sentAt: now,
                 deadline: answers ? start + UInt64(timeout * 1e9) : .max, completion: completion,
-                watchOnly: !answers, routed: answers)
+                role: answers ? .routedAnswer : .routedWatch)
             return true
         }
     }
