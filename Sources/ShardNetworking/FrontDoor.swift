@@ -219,7 +219,7 @@ final class FrontDoor: @unchecked Sendable {
     /// Sends `response` (small: it fits the socket buffer) and half-closes; the connection is read and dropped for a
     /// second so that what the client had still in flight does not reset the answer away.
     private func refuse(_ fd: Int32, _ response: HTTPResponse) {
-        var head = "HTTP/1.1 \(response.status) \(HTTPResponse.reasonPhrase(response.status))\r\n"
+        var head = response.statusLine + "\r\n"
         head += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n"
         head += "Connection: close\r\n\r\n"
         let bytes = Array(head.utf8) + response.body

@@ -55,6 +55,9 @@ public struct HTTPResponse: Sendable {
         json(status, Array(body.utf8), headers: headers)
     }
 
+    /// `HTTP/1.1 <status> <reason>`, for the answers the server writes itself (libwebsockets writes the others).
+    var statusLine: String { "HTTP/1.1 \(status) \(Self.reasonPhrase(status))" }
+
     /// The reason phrase of a status line (RFC 9110's, for the codes this server and its handlers send).
     static func reasonPhrase(_ status: Int) -> String {
         switch status {

@@ -223,8 +223,7 @@ extension HTTPWebSocketServer {
             let length = streamed ? lws_filepos_t.max : lws_filepos_t(response.body.count)  // max: LWS_ILLEGAL_HTTP_CONTENT_LEN
             var fields = extra + (streamed ? [("Connection", "close"), ("Cache-Control", "no-cache")] : [])
             if upgrade {
-                let line = "HTTP/1.1 \(response.status) \(HTTPResponse.reasonPhrase(response.status))"
-                guard Self.addHeader(wsi, name: nil, value: line, &cursor, end) else { return false }
+                guard Self.addHeader(wsi, name: nil, value: response.statusLine, &cursor, end) else { return false }
                 fields = [("Content-Type", contentType), ("Content-Length", "\(response.body.count)")] + fields
             } else {
                 guard lws_add_http_common_headers(wsi, UInt32(response.status), contentType, length, &cursor, end) == 0

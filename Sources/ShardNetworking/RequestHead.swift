@@ -29,19 +29,18 @@ public enum RequestHead {
     /// Examines the first `bytes` read from a connection; `limit` bounds the head (request line, fields, the blank
     /// line).
     public static func examine(_ bytes: [UInt8], limit: Int) -> Verdict {
-        guard let headEnd = endOfHead(bytes) else {
+        let firstLineEnd = find(crlf, in: bytes, from: 0)
+        // A complete head holds a CRLF, so its request line has ended.
+        guard let headEnd = endOfHead(bytes), let lineEnd = firstLineEnd else {
             // Refuse a bad request line as soon as it is complete, and a head that cannot fit.
-            if let lineEnd = find(crlf, in: bytes, from: 0), case let .refuse(refusal) = requestLine(bytes[..<lineEnd]) {
-                return refusal
-            }
+            if let firstLineEnd, case let .refuse(refusal) = requestLine(bytes[..<firstLineEnd]) { return refusal }
             if bytes.count >= limit { return tooLarge(limit) }
-            if find([10], in: bytes, from: 0) != nil, find(crlf, in: bytes, from: 0) == nil {
+            if firstLineEnd == nil, bytes.contains(10) {
                 return .refuse(status: 400, code: "bad_request", message: "lines of a request head end with CRLF")
             }
             return .incomplete
         }
         guard headEnd <= limit else { return tooLarge(limit) }
-        let lineEnd = find(crlf, in: bytes, from: 0)!
         let requestLine: [UInt8]
         switch Self.requestLine(bytes[..<lineEnd]) {
         case let .refuse(refusal): return refusal

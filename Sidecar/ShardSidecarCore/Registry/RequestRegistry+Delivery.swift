@@ -73,13 +73,10 @@ extension RequestRegistry {
             switch action {
             case let .answerPoll(waiter, events, positions, shared):
                 let taken = waiter.deliver(events) { [weak self] written in
-                    self?.pollEnded(id, positions: positions, shared: shared, written: written)
+                    guard let self else { return }
+                    apply(pollEnded(id, positions: positions, shared: shared, written: written), for: id)
                 }
-                if !taken, shared {
-                    pending += lock.withLock {
-                        records[id]?.pollEnded(positions: positions, shared: true, written: false) ?? []
-                    }
-                }
+                if !taken, shared { pending += pollEnded(id, positions: positions, shared: true, written: false) }
             case let .send(serial, events, start, send):
                 var delivered = 0
                 for event in events {
@@ -96,11 +93,8 @@ extension RequestRegistry {
         }
     }
 
-    /// A poll's answer was written, or lost with its connection.
-    private func pollEnded(_ id: RequestID, positions: Range<Int>, shared: Bool, written: Bool) {
-        let actions = lock.withLock {
-            records[id]?.pollEnded(positions: positions, shared: shared, written: written) ?? []
-        }
-        apply(actions, for: id)
+    /// A poll's answer was written, or lost with its connection: the transition, and the deliveries it returns.
+    private func pollEnded(_ id: RequestID, positions: Range<Int>, shared: Bool, written: Bool) -> [DeliveryAction] {
+        lock.withLock { records[id]?.pollEnded(positions: positions, shared: shared, written: written) ?? [] }
     }
 }
