@@ -36,7 +36,7 @@ struct CompleteCommand: ParsableCommand {
     @Option(help: "Random seed; the same seed and prompt give the same text.")
     var seed: UInt64?
 
-    @Option(help: "Number of in-process shards the layers are split over.")
+    @Option(help: "Number of in-process shards the layers are split over, by cost like peer --part.")
     var shards: Int = 1
 
     func validate() throws {
@@ -57,7 +57,7 @@ struct CompleteCommand: ParsableCommand {
                                          progress: LoadProgressPrinter().report)
             let hyper = bundle.hyperparameters
             let pipeline = try LocalPipeline(
-                model: bundle.gguf, ranges: LocalPipeline.evenSplit(blockCount: hyper.blockCount, stageCount: shards))
+                model: bundle.gguf, ranges: try LayerSplit.balanced(model: bundle.gguf, stageCount: shards))
             let generator = TextGenerator(pipeline: pipeline, tokenizer: bundle.tokenizer,
                                           contextLength: hyper.contextLength)
             let promptIDs = bundle.tokenizer.encode(prompt, addBOS: bundle.addsBOS)

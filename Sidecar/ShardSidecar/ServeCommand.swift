@@ -15,7 +15,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to bind; 0 picks a free one (printed on stdout as `listening on HOST:PORT`).") var port = 9091
     @Option(help: "GGUF model (default: the embedded Fixtures/kjv-tiny model).") var model: String?
     @Option(help: "SentencePiece tokenizer model (default: the fixture's, or the GGUF vocabulary).") var tokenizer: String?
-    @Option(help: "In-process shards the layers are split over (0 when peers serve every layer).") var localShards = 2
+    @Option(help: "In-process shards the layers are split over, by cost like peer --part (0 when peers serve every layer).") var localShards = 2
     @Option(name: .customLong("peer"), help: "A peer shard, ws://HOST:PORT/peer (repeatable).") var peers: [String] = []
     @Option(name: .customLong("engine"),
             help: "An OpenAI-compatible server holding the whole model, http://HOST:PORT (llama-server, vLLM, Ollama; repeatable).")

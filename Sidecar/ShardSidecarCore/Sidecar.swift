@@ -26,7 +26,7 @@ public final class Sidecar: @unchecked Sendable {
         let blockCount = bundle.hyperparameters.blockCount
         var runners: [any ShardRunner] = []
         if configuration.localShards > 0 {
-            let ranges = LocalPipeline.evenSplit(blockCount: blockCount, stageCount: configuration.localShards)
+            let ranges = try LayerSplit.balanced(model: bundle.gguf, stageCount: configuration.localShards)
             for (index, range) in ranges.enumerated() {
                 runners.append(LocalShardRunner(stage: try LlamaStage(model: bundle.gguf, layers: range), index: index))
             }

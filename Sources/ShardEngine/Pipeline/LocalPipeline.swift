@@ -5,14 +5,6 @@ public final class LocalPipeline: Sendable {
     /// The stages in order; the first takes token ids, the last returns logits.
     public let stages: [LlamaStage]
 
-    /// Splits the model's layers into `stageCount` nearly equal contiguous ranges.
-    public static func evenSplit(blockCount: Int, stageCount: Int) -> [Range<Int>] {
-        let count = max(1, min(stageCount, blockCount))
-        return (0 ..< count).map { index in
-            (index * blockCount / count) ..< ((index + 1) * blockCount / count)
-        }
-    }
-
     /// Loads one stage per range.
     ///
     /// - Throws: ``EngineError/invalidLayerRange(_:blockCount:)`` when the ranges do not tile `0 ..< blockCount`
