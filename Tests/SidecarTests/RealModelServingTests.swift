@@ -13,15 +13,17 @@ struct RealModelServingTests {
 
     static func model() throws -> String { try RealModels.path("SmolLM2-135M-Instruct.Q4_1.gguf") }
 
-    /// Two and three peers (on loopback: f32 hidden states), several streams at once so that micro-batches are in flight
-    /// through the stages: every stream equals `complete` token for token.
-    @Test(arguments: [["0:11", "11:30"], ["0:10", "10:20", "20:30"]])
-    func peersHoldingLayerRangesGiveTheTokensOfComplete(ranges: [String]) async throws {
+    /// Two peers (`--part 1/2`, `--part 2/2`: the split by cost) and three (explicit `--layers`), on loopback (f32
+    /// hidden states), several streams at once so that micro-batches are in flight through the stages: every stream
+    /// equals `complete` token for token.
+    @Test(arguments: [[["--part", "1/2"], ["--part", "2/2"]],
+                      [["--layers", "0:10"], ["--layers", "10:20"], ["--layers", "20:30"]]])
+    func peersHoldingLayerRangesGiveTheTokensOfComplete(layers: [[String]]) async throws {
         let model = try Self.model()
         let prompts = ["The capital of France is", "Once upon a time", "The three primary colors are"]
         let expected = try prompts.map { try completeReference(model: ["--model", model], prompt: $0, maxNewTokens: 24) }
-        let peers = try ranges.map {
-            try SidecarProcess(["peer", "--model", model, "--layers", $0, "--port", "0"])
+        let peers = try layers.map {
+            try SidecarProcess(["peer", "--model", model, "--port", "0"] + $0)
         }
         defer { peers.forEach { $0.stop() } }
         let sidecar = try SidecarProcess(["serve", "--model", model, "--local-shards", "0", "--port", "0"]
