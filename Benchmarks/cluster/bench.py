@@ -113,11 +113,10 @@ class Deployment:
             self.address = (host, port)
             return
         urls = []
-        for i, (layers, core) in enumerate(zip(config.layer_ranges(model.layers, cfg.peers),
-                                               config.peer_cores(cfg.peers))):
+        for i, core in enumerate(config.peer_cores(cfg.peers)):
             role = f"p{i}"
             host = topo.host(role)
-            peer = self.group.start(f"peer{i}", topo.wrap(role, sidecar.peer(model, layers, host, 0, core)))
+            peer = self.group.start(f"peer{i}", topo.wrap(role, sidecar.peer(model, i, cfg.peers, host, 0, core)))
             peer_host, peer_port = peer.address
             if cfg.relay:
                 relay = self.group.start(f"relay{i}", topo.wrap(role, config.relay(
@@ -168,6 +167,19 @@ def peer_compute(urls):
     except (OSError, ValueError, KeyError):
         return None
     return seconds, steps
+
+
+def peer_layers(urls):
+    """The peers' layer ranges from their /health ("0:5, 5:9"), or None without peers (or on an error)."""
+    ranges = []
+    try:
+        for url in urls:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                start, end = json.loads(answer.read())["layers"]
+            ranges.append(f"{start}:{end}")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ", ".join(ranges) or None
 
 
 class OtherLoad:
@@ -265,6 +277,9 @@ class Bench:
             overhead = 1000.0 / summary["decode_tok_s"] - compute_ms
             summary["hop_overhead_ms"] = overhead / (len(deployment.peer_health) + 1)
             summary["peer_compute_ms"] = compute_ms
+        layers = peer_layers(deployment.peer_health)
+        if layers:
+            summary["layers"] = layers
         return summary
 
     def sweep(self, deployment):
@@ -278,7 +293,8 @@ class Bench:
         return levels
 
     def batch1_row(self, cfg, summary):
-        row = {"key": cfg.key, "label": cfg.label, "pinning": cfg.pinning, **summary}
+        pinning = cfg.pinning + (f"; layers {summary['layers']}" if summary.get("layers") else "")
+        row = {"key": cfg.key, "label": cfg.label, "pinning": pinning, **summary}
         log(f"    batch-1 {cfg.label:36s} [{cfg.pinning}]: {report.fmt(summary['decode_tok_s'])} tok/s, "
             f"TTFT {report.fmt(summary['ttft_ms'])} ms, other load {report.fmt(summary.get('other_load'), 2)}"
             + (f", peers compute {report.fmt(summary['peer_compute_ms'], 2)} ms/token, overhead beyond compute "

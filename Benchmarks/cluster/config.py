@@ -107,7 +107,8 @@ FIXTURE_TOKENS = 128         # also on a quick run: fewer tokens arrive in too f
 
 
 def layer_ranges(layers, parts):
-    """Even split of 0..<layers into `parts` contiguous ranges (9, 3 -> 0:3, 3:6, 6:9); [] for no parts."""
+    """Even split of 0..<layers into `parts` contiguous ranges (9, 3 -> 0:3, 3:6, 6:9); [] for no parts. Only for
+    builds without `peer --part`."""
     if parts <= 0:
         return []
     bounds = [layers * i // parts for i in range(parts + 1)]
@@ -139,9 +140,19 @@ class Sidecar:
             argv += ["--micro-batches", "0"]           # 0 = the sidecar's own choice
         return taskset(core, argv)
 
-    def peer(self, model, layers, host, port, core=None):
-        start, end = layers
-        argv = [self.binary, "peer", "--model", str(model.path), "--layers", f"{start}:{end}",
+    @functools.cached_property
+    def peer_help(self):
+        return subprocess.run([self.binary, "peer", "--help"], capture_output=True, text=True).stdout
+
+    def peer(self, model, part, parts, host, port, core=None):
+        """Peer `part` (0-based) of `parts`: `--part` (the sidecar's split by cost) where the build has it, else the
+        even split by layer count."""
+        if "--part " in self.peer_help:
+            layers = ["--part", f"{part + 1}/{parts}"]
+        else:
+            start, end = layer_ranges(model.layers, parts)[part]
+            layers = ["--layers", f"{start}:{end}"]
+        argv = [self.binary, "peer", "--model", str(model.path)] + layers + [
                 "--host", host, "--port", str(port), "--secret", PEER_SECRET]
         return taskset(core, argv)
 

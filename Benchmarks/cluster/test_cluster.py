@@ -109,6 +109,17 @@ class ConfigTests(unittest.TestCase):
         self.assertEqual(config.layer_ranges(30, 1), [(0, 30)])
         self.assertEqual(config.layer_ranges(9, 0), [])
 
+    def test_peers_take_parts_of_the_split_by_cost(self):
+        sidecar = config.Sidecar("/nonexistent")
+        sidecar.__dict__["peer_help"] = "  --part <I/N>   Part I of N"
+        model = config.MODELS["synthetic"]
+        argv = sidecar.peer(model, 1, 2, "10.0.0.2", 0, core="1")
+        self.assertEqual(argv[:3], ["taskset", "-c", "1"])
+        self.assertEqual(argv[argv.index("--part") + 1], "2/2")
+        sidecar.__dict__["peer_help"] = "  --layers <layers>"
+        argv = sidecar.peer(model, 1, 2, "10.0.0.2", 0)
+        self.assertEqual(argv[argv.index("--layers") + 1], "4:9")
+
     def test_pinning_policy(self):
         self.assertEqual(config.peer_cores(1), ["0"])
         self.assertEqual(config.sidecar_core(1), "1")
