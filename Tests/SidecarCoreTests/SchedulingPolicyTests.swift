@@ -19,6 +19,31 @@ struct SchedulingPolicyTests {
         #expect(steps == 3)
     }
 
+    /// Micro-batches as equal as the sequences allow, within the free slots and the size a full depth gives each.
+    @Test func microBatchesAreAsEqualAsTheyCanBe() {
+        #expect(Scheduler.microBatchSizes(ready: 16, free: 3, largest: 6) == [6, 5, 5])
+        #expect(Scheduler.microBatchSizes(ready: 64, free: 3, largest: 22) == [22, 21, 21])
+        // One micro-batch back from the stages while the others are out: it goes again as it was.
+        #expect(Scheduler.microBatchSizes(ready: 5, free: 1, largest: 6) == [5])
+        // More ready than the free slots hold: the rest waits.
+        #expect(Scheduler.microBatchSizes(ready: 15, free: 2, largest: 6) == [6, 6])
+        // Fewer sequences than slots: one each, no empty micro-batch.
+        #expect(Scheduler.microBatchSizes(ready: 2, free: 3, largest: 1) == [1, 1])
+        #expect(Scheduler.microBatchSizes(ready: 0, free: 3, largest: 6) == [])
+        #expect(Scheduler.microBatchSizes(ready: 4, free: 0, largest: 6) == [])
+        // Every split covers what it takes and stays within the bounds.
+        for ready in 0 ... 40 {
+            for free in 0 ... 4 {
+                for largest in 1 ... 12 {
+                    let sizes = Scheduler.microBatchSizes(ready: ready, free: free, largest: largest)
+                    #expect(sizes.reduce(0, +) == min(ready, free * largest))
+                    #expect(sizes.count <= free && sizes.allSatisfy { $0 >= 1 && $0 <= largest })
+                    #expect((sizes.max() ?? 0) - (sizes.min() ?? 0) <= 1)
+                }
+            }
+        }
+    }
+
     @Test func eachLinkHasItsOwnSequenceNumbers() throws {
         var table = PeerSequenceTable(capacity: 3)
         let first = ConnectionID(rawValue: 1), second = ConnectionID(rawValue: 2)
