@@ -215,6 +215,7 @@ class Bench:
         self.stream_tokens = config.QUICK_STREAM_TOKENS if self.quick else config.STREAM_TOKENS
         self.batch1_tokens = config.QUICK_BATCH1_TOKENS if self.quick else config.BATCH1_TOKENS
         self.batch1_repeats = config.QUICK_BATCH1_REPEATS if self.quick else config.BATCH1_REPEATS
+        self.scaling_repeats = 1 if self.quick else config.SCALING_REPEATS
         self.latencies = config.QUICK_LATENCIES_MS if self.quick else config.LATENCIES_MS
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.out_dir = config.REPO / ".build-bench/cluster" / stamp
@@ -356,24 +357,30 @@ class Bench:
         if not self.quick:
             settings.insert(1, (0.0, True))   # the relay's own cost, with no delay
         for latency, relay in settings:
-            if not relay and at.get("peers1") and at.get("peers2"):
-                one, two = at["peers1"], at["peers2"]
-            else:
-                measured = []
-                for cfg in (peers(1, latency, relay), peers(2, latency, relay)):
+            # The goal's figure (direct links): one and two peers alternately, SCALING_REPEATS times each, so that
+            # this VM's drift (step times move by tens of percent within minutes) falls on both alike; the sweep's
+            # single waves, minutes apart, join them. The latency figures: one wave each.
+            repeats = self.scaling_repeats if not relay else 1
+            runs = {1: [at["peers1"]] if not relay and at.get("peers1") else [],
+                    2: [at["peers2"]] if not relay and at.get("peers2") else []}
+            for _ in range(repeats - (1 if runs[1] and runs[2] else 0)):
+                for count in (1, 2):
+                    cfg = peers(count, latency, relay)
                     with Deployment(self, model, cfg) as deployment:
                         deployment.wave(4, 8, self.tag())   # warm-up
                         summary = report.summarize_wave(deployment.wave(streams, self.stream_tokens, self.tag()))
-                        measured.append(summary)
+                        runs[count].append(summary)
                         log(f"    {cfg.label:28s} {streams:4d} streams: {summary['agg_tok_s']:8.1f} tok/s  "
                             f"ITL p50 {report.fmt(summary['itl_p50_ms'])} ms  "
                             f"other load {report.fmt(summary['other_load'], 2)}"
                             + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
-                one, two = measured
+            one, two = (report.median_summary(runs[1]), report.median_summary(runs[2]))
             # ITL p50 at 16 streams is the time of one step: how much each added ms of link latency costs
             rows.append({"latency_ms": latency, "relay": relay, "one": one["agg_tok_s"], "two": two["agg_tok_s"],
                          "one_itl_ms": one["itl_p50_ms"], "two_itl_ms": two["itl_p50_ms"],
-                         "other_load": max(one.get("other_load") or 0, two.get("other_load") or 0)})
+                         "runs": min(len(runs[1]), len(runs[2])),
+                         "one_runs": [r["agg_tok_s"] for r in runs[1]], "two_runs": [r["agg_tok_s"] for r in runs[2]],
+                         "other_load": max((r.get("other_load") or 0) for r in runs[1] + runs[2])})
         return rows
 
     def model_goals(self, model, result):

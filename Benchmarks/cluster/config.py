@@ -26,6 +26,7 @@ QUICK_BATCH1_REPEATS = 1
 LATENCIES_MS = [0, 1, 5]     # one-way delay added to every sidecar <-> peer link, both directions
 QUICK_LATENCIES_MS = [0, 5]
 SCALING_STREAMS = 16         # "two peers vs one peer" is measured at this many streams
+SCALING_REPEATS = 3          # ... on direct links, alternating one and two peers this many times (medians)
 PEER_SECRET = "bench-cluster-secret"
 MAX_BATCH = 64               # serve --max-batch (its default today; named so the table can say it)
 

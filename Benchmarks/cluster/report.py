@@ -173,8 +173,19 @@ def sweep_rows(sweep):
     return rows
 
 
+def median_summary(summaries):
+    """The wave summary with the median aggregate tok/s (the lower middle of an even count)."""
+    ordered = sorted(summaries, key=lambda summary: summary["agg_tok_s"] or 0)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def scaling_rows(scaling):
-    return [[f"{row['latency_ms']:g} ms" + (" (relay)" if row["relay"] else " (direct)"), row["one"],
+    def setting(row):
+        where = "relay" if row["relay"] else "direct"
+        if row.get("runs", 1) > 1:
+            where += f", medians of {row['runs']} alternating runs"
+        return f"{row['latency_ms']:g} ms ({where})"
+    return [[setting(row), row["one"],
              row.get("one_itl_ms"), row["two"], row.get("two_itl_ms"), fmt(ratio(row["two"], row["one"]), 2) + "x",
              fmt(row.get("other_load"), 2)]
             for row in scaling]

@@ -47,6 +47,16 @@ class StatisticsTests(unittest.TestCase):
         self.assertAlmostEqual(report.decode_rate([1.0, 1.5, 2.0, 2.5]), 3 / 1.5)
         self.assertIsNone(report.decode_rate([1.0]))
 
+    def test_scaling_takes_the_median_of_alternating_runs(self):
+        runs = [{"agg_tok_s": v, "itl_p50_ms": v / 10} for v in (300.0, 250.0, 320.0)]
+        self.assertEqual(report.median_summary(runs)["agg_tok_s"], 300.0)
+        self.assertEqual(report.median_summary(runs[:2])["agg_tok_s"], 250.0)
+        rows = report.scaling_rows([{"latency_ms": 0, "relay": False, "runs": 3, "one": 200.0, "two": 360.0},
+                                    {"latency_ms": 5, "relay": True, "one": 150.0, "two": 200.0}])
+        self.assertEqual(rows[0][0], "0 ms (direct, medians of 3 alternating runs)")
+        self.assertEqual(rows[0][5], "1.80x")
+        self.assertEqual(rows[1][0], "5 ms (relay)")
+
     def test_goal_lines(self):
         self.assertEqual(report.goal_line("two / one", 1.934, 1.8), "two / one: 1.93x (goal >= 1.8x) MET")
         self.assertEqual(report.goal_line("x", 0.5, 1.0), "x: 0.50x (goal >= 1.0x) NOT MET")
