@@ -153,33 +153,34 @@ def log_level(label, streams, summary, client_cpu=True):
         + (f"  ERRORS: {'; '.join(summary['errors'])}" if summary["errors"] else ""))
 
 
-def peer_compute(urls):
-    """(compute seconds, steps) summed over the peers' /health, or None without peers (or on an error)."""
+def peer_health(urls):
+    """Every peer's /health document, or None without peers (or on an error)."""
     if not urls:
         return None
-    seconds, steps = 0.0, 0
+    documents = []
     try:
         for url in urls:
             with urllib.request.urlopen(url, timeout=5) as answer:
-                health = json.loads(answer.read())
-            seconds += health["compute_seconds"]
-            steps += health["steps"]
-    except (OSError, ValueError, KeyError):
+                documents.append(json.loads(answer.read()))
+    except (OSError, ValueError):
         return None
-    return seconds, steps
+    return documents
 
 
-def peer_layers(urls):
-    """The peers' layer ranges from their /health ("0:5, 5:9"), or None without peers (or on an error)."""
-    ranges = []
+def peer_compute(health):
+    """(compute seconds, steps) summed over the peers' /health documents, or None (or on a missing field)."""
     try:
-        for url in urls:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                start, end = json.loads(answer.read())["layers"]
-            ranges.append(f"{start}:{end}")
-    except (OSError, ValueError, KeyError, TypeError):
+        return sum(h["compute_seconds"] for h in health), sum(h["steps"] for h in health)
+    except (TypeError, KeyError):
         return None
-    return ", ".join(ranges) or None
+
+
+def peer_layers(health):
+    """The peers' layer ranges from their /health documents ("0:5, 5:9"), or None."""
+    try:
+        return ", ".join(f"{h['layers'][0]}:{h['layers'][1]}" for h in health) or None
+    except (TypeError, KeyError, IndexError):
+        return None
 
 
 class OtherLoad:
@@ -266,10 +267,11 @@ class Bench:
     # -- one configuration -------------------------------------------------------------------------------------------
     def batch1(self, deployment):
         deployment.wave(1, 8, self.tag())   # warm-up
-        before = peer_compute(deployment.peer_health)
+        before = peer_compute(peer_health(deployment.peer_health))
         waves = [deployment.wave(1, self.batch1_tokens, self.tag()) for _ in range(self.batch1_repeats)]
         summary = report.summarize_batch1(waves)
-        after = peer_compute(deployment.peer_health)
+        health = peer_health(deployment.peer_health)
+        after = peer_compute(health)
         if before is not None and after is not None and summary["decode_tok_s"]:
             # Per token: the client's time between tokens minus what the peers spent computing; spread over the
             # hops (sidecar -> first peer, peer -> peer, last peer -> sidecar).
@@ -278,7 +280,7 @@ class Bench:
             overhead = 1000.0 / summary["decode_tok_s"] - compute_ms
             summary["hop_overhead_ms"] = overhead / (len(deployment.peer_health) + 1)
             summary["peer_compute_ms"] = compute_ms
-        layers = peer_layers(deployment.peer_health)
+        layers = peer_layers(health)
         if layers:
             summary["layers"] = layers
         return summary

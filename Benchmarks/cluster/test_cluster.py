@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench  # noqa: E402
 import config  # noqa: E402
 import loadgen  # noqa: E402
 import relay  # noqa: E402
@@ -129,6 +130,16 @@ class ConfigTests(unittest.TestCase):
         sidecar.__dict__["peer_help"] = "  --layers <layers>"
         argv = sidecar.peer(model, 1, 2, "10.0.0.2", 0)
         self.assertEqual(argv[argv.index("--layers") + 1], "4:9")
+
+    def test_peer_health_gives_compute_and_layers(self):
+        health = [{"compute_seconds": 1.5, "steps": 10, "layers": [0, 5]},
+                  {"compute_seconds": 0.5, "steps": 10, "layers": [5, 9]}]
+        self.assertEqual(bench.peer_compute(health), (2.0, 20))
+        self.assertEqual(bench.peer_layers(health), "0:5, 5:9")
+        self.assertIsNone(bench.peer_compute(None))
+        self.assertIsNone(bench.peer_layers(None))
+        self.assertIsNone(bench.peer_layers([{"steps": 1}]))
+        self.assertIsNone(bench.peer_health([]))
 
     def test_pinning_policy(self):
         self.assertEqual(config.peer_cores(1), ["0"])
