@@ -145,6 +145,7 @@ final class FrontDoor: @unchecked Sendable {
             let fd = accept(listener, nil, nil)
             guard fd >= 0 else { return }
             Self.makeNonBlocking(fd)
+            Self.disableNagle(fd)
             guard pending.count < limits.maxPending else {
                 close(fd)
                 continue
@@ -195,6 +196,13 @@ final class FrontDoor: @unchecked Sendable {
         case let .refuse(status, code, message):
             refuse(fd, .failure(status, code: code, message: message))
         }
+    }
+
+    /// Sends each write at once (`TCP_NODELAY`), as libwebsockets does on the connections it accepts itself: a
+    /// stream of small frames (one per token, one per pipeline step) must not wait for the peer's delayed ACK.
+    private static func disableNagle(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     private static func setLowWaterMark(_ fd: Int32, _ bytes: Int) {
