@@ -167,6 +167,8 @@ def sweep_rows(sweep):
     for config in sweep:
         for level in config["levels"]:
             notes = "; ".join(level["errors"])[:120]
+            if level.get("runs", 1) > 1:
+                notes = f"median of {level['runs']} alternating runs" + (f"; {notes}" if notes else "")
             rows.append([config["label"], str(level["streams"]), level["agg_tok_s"], level["ttft_p50_ms"],
                          level["itl_p50_ms"], level["itl_p99_ms"], f"{level['client_cpu'] * 100:.0f}%",
                          fmt(level.get("other_load"), 2), notes])
@@ -177,6 +179,16 @@ def median_summary(summaries):
     """The wave summary with the median aggregate tok/s (the lower middle of an even count)."""
     ordered = sorted(summaries, key=lambda summary: summary["agg_tok_s"] or 0)
     return ordered[(len(ordered) - 1) // 2]
+
+
+def with_runs(summaries):
+    """The median wave of `summaries` (one level run several times), with every run's aggregate tok/s and the
+    count in `runs`."""
+    chosen = dict(median_summary(summaries))
+    chosen["runs"] = len(summaries)
+    chosen["agg_runs"] = [summary["agg_tok_s"] for summary in summaries]
+    chosen["errors"] = sorted({error for summary in summaries for error in summary["errors"]})
+    return chosen
 
 
 def scaling_rows(scaling):

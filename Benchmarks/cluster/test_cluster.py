@@ -58,6 +58,35 @@ class StatisticsTests(unittest.TestCase):
         self.assertEqual(rows[0][5], "1.80x")
         self.assertEqual(rows[1][0], "5 ms (relay)")
 
+    def test_growth_levels_alternate_and_report_their_medians(self):
+        rates = {16: iter([200.0, 260.0, 240.0]), 64: iter([150.0, 270.0, 250.0])}
+        order = []
+
+        class Deployment:
+            cfg = bench.Config("x", "x", "unpinned")
+
+            def wave(self, streams, tokens, tag):
+                order.append(streams)
+                rate = next(rates[streams]) if streams in rates and len(order) > 1 else 100.0
+                arrivals = [i / rate * streams for i in range(1, tokens + 1)]
+                return loadgen.Wave([loadgen.Stream(sent=0.0, arrivals=arrivals) for _ in range(streams)],
+                                    requested_tokens=tokens, start=0.0, end=arrivals[-1], client_cpu_s=0.0)
+
+        class Harness:
+            levels, stream_tokens, growth_repeats = [1, 16, 64], 4, 3
+            tag = lambda self: "t"   # noqa: E731
+
+        levels = bench.Bench.sweep(Harness(), Deployment())
+        self.assertEqual(order, [4, 1, 16, 64, 16, 64, 16, 64])   # warm-up, the sweep, then alternating
+        at = {lv["streams"]: lv for lv in levels}
+        self.assertEqual([lv["streams"] for lv in levels], [1, 16, 64])
+        self.assertAlmostEqual(at[16]["agg_tok_s"], 240.0)
+        self.assertAlmostEqual(at[64]["agg_tok_s"], 250.0)
+        self.assertEqual(at[64]["runs"], 3)
+        self.assertNotIn("runs", at[1])
+        self.assertEqual(report.sweep_rows([{"label": "x", "levels": levels}])[1][-1],
+                         "median of 3 alternating runs")
+
     def test_goal_lines(self):
         self.assertEqual(report.goal_line("two / one", 1.934, 1.8), "two / one: 1.93x (goal >= 1.8x) MET")
         self.assertEqual(report.goal_line("x", 0.5, 1.0), "x: 0.50x (goal >= 1.0x) NOT MET")
