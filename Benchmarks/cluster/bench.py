@@ -168,8 +168,12 @@ def peer_health(urls):
 
 
 def peer_compute(health):
-    """(compute seconds, steps) summed over the peers' /health documents, or None (or on a missing field)."""
+    """(compute seconds, steps) of decode steps summed over the peers' /health documents, or None (or on a missing
+    field). Decode steps alone: a prefill step computes many rows, and the batch-1 rate it is compared with counts
+    decoded tokens only. A peer that does not report them (an older build) gives all its steps."""
     try:
+        if all("decode_steps" in h for h in health):
+            return sum(h["decode_compute_seconds"] for h in health), sum(h["decode_steps"] for h in health)
         return sum(h["compute_seconds"] for h in health), sum(h["steps"] for h in health)
     except (TypeError, KeyError):
         return None

@@ -166,6 +166,9 @@ class ConfigTests(unittest.TestCase):
         self.assertEqual(bench.peer_compute(health), (2.0, 20))
         self.assertEqual(bench.peer_layers(health), "0:5, 5:9")
         self.assertIsNone(bench.peer_compute(None))
+        decode = [{"compute_seconds": 1.5, "steps": 10, "decode_compute_seconds": 0.9, "decode_steps": 9},
+                  {"compute_seconds": 0.5, "steps": 10, "decode_compute_seconds": 0.3, "decode_steps": 9}]
+        self.assertEqual(bench.peer_compute(decode), (1.2, 18))
         self.assertIsNone(bench.peer_layers(None))
         self.assertIsNone(bench.peer_layers([{"steps": 1}]))
         self.assertIsNone(bench.peer_health([]))

@@ -32,6 +32,29 @@ struct PeerRobustnessTests {
         }
     }
 
+    /// A peer's `/health` counts decode steps (one row per sequence) apart from prefill steps, so that a step's
+    /// time can be compared with what decoding alone computes (the benchmark's overhead per hop).
+    @Test func healthCountsDecodeStepsApartFromPrefill() async throws {
+        let peer = try SidecarEndToEndTests.peer(layers: "0:6")
+        defer { peer.stop() }
+        let (sidecar, client) = try SidecarEndToEndTests.sidecar(peers: [peer])
+        defer { sidecar.stop() }
+        try client.waitUntilReady()
+        let tokens = 12
+        #expect(try await Self.streamAll(client, count: 1, prompt: { _ in "And God said, Let there be light" },
+                                         tokens: tokens) == 1)
+        let health = try RawSocket(port: peer.port).request("GET", "/health")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any])
+        let steps = try #require(object["steps"] as? Int), decodeSteps = try #require(object["decode_steps"] as? Int)
+        let compute = try #require(object["compute_seconds"] as? Double)
+        let decodeCompute = try #require(object["decode_compute_seconds"] as? Double)
+        // One prefill step gives the first token; every later token is one decode step.
+        #expect(steps == tokens)
+        #expect(decodeSteps == tokens - 1)
+        #expect(decodeCompute > 0)
+        #expect(decodeCompute < compute)
+    }
+
     /// Defect 5: 64 requests with ~200-token prompts made one step's reply larger than the peer's send queue; the
     /// link closed, the replay failed the same way, forever. Prompts are now prefilled in bounded chunks.
     @Test func manyLongPromptsThroughPeersAllComplete() async throws {

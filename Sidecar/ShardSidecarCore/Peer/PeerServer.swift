@@ -59,6 +59,10 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     /// step's time to get the cost of the hops).
     private var computedSteps = 0
     private var computeNanoseconds: UInt64 = 0
+    /// The same for decode steps only (one row per sequence): a prefill step computes many rows, so the benchmark
+    /// compares a decode step's time with these.
+    private var decodeSteps = 0
+    private var decodeNanoseconds: UInt64 = 0
     private var server: HTTPWebSocketServer?
     private let forwarder: PeerForwarder
     /// `--hidden-dtype f16|f32`: what this peer sends whatever a sidecar or a route asks.
@@ -117,7 +121,8 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
 
     // MARK: HTTPWebSocketHandler (called on the server thread)
 
-    /// Answers `GET /health` with the layer range and the number of cached sequences; everything else is 404.
+    /// Answers `GET /health` with the layer range, the number of cached sequences, the frames forwarded, and the
+    /// steps computed and the time spent computing them (all steps, and decode steps alone); everything else is 404.
     public func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
         let layers = executor.stage.layers
         let body: JSONValue = request.path == "/health"
@@ -126,7 +131,9 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
                        "sequences": .int(Int64(executor.stage.activeSequences.count)),
                        "forwarded": .int(Int64(lock.withLock { forwardedCount })),
                        "steps": .int(Int64(lock.withLock { computedSteps })),
-                       "compute_seconds": .double(Double(lock.withLock { computeNanoseconds }) / 1e9)])
+                       "compute_seconds": .double(Double(lock.withLock { computeNanoseconds }) / 1e9),
+                       "decode_steps": .int(Int64(lock.withLock { decodeSteps })),
+                       "decode_compute_seconds": .double(Double(lock.withLock { decodeNanoseconds }) / 1e9)])
             : ProtocolError(status: 404, code: "not_found", message: "a peer serves /peer and /health").body()
         server.respond(HTTPResponse(status: request.path == "/health" ? 200 : 404,
                                     headers: [("Content-Type", "application/json")], body: body.encoded()),
@@ -259,9 +266,14 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
             throw error
         }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
+        let decoding = frame.slices.allSatisfy { $0.count == 1 }
         lock.withLock {
             computedSteps += 1
             computeNanoseconds += elapsed
+            if decoding {
+                decodeSteps += 1
+                decodeNanoseconds += elapsed
+            }
         }
         return (PeerFrame(result: result, answering: frame), owner)
     }
