@@ -27,6 +27,7 @@ LATENCIES_MS = [0, 1, 5]     # one-way delay added to every sidecar <-> peer lin
 QUICK_LATENCIES_MS = [0, 5]
 SCALING_STREAMS = 16         # "two peers vs one peer" is measured at this many streams
 SCALING_REPEATS = 3          # ... on direct links, alternating one and two peers this many times (medians)
+REMOTE_REPEATS = 5           # "one remote peer / an in-process stage" at batch 1: both deployed at once, alternately
 GROWTH_LEVELS = (16, 64)     # "agg tok/s at 64 streams / at 16": each configuration runs these two levels
 GROWTH_REPEATS = 3           # ... alternately this many times (the sweep's waves count as the first; medians)
 PEER_SECRET = "bench-cluster-secret"

@@ -267,6 +267,15 @@ def render(results, plot_name):
         if model.get("sweep"):
             out += ["Concurrent streams (aggregate tok/s over the whole wave; inter-token latency over every "
                     "stream's consecutive tokens):", "", markdown_table(SWEEP_HEADERS, sweep_rows(model["sweep"])), ""]
+        if model.get("remote"):
+            r = model["remote"]
+            out += [f"One remote peer holding every layer vs one in-process stage, batch-1 decode, both computing on "
+                    f"core 0, deployed together and measured alternately (medians of {r['runs']}):", "",
+                    markdown_table(["configuration", "decode tok/s", "runs"],
+                                   [["in-process, 1 stage (core 0)", r["inproc"],
+                                     ", ".join(fmt(v) for v in r["inproc_runs"])],
+                                    ["1 peer (core 0; sidecar core 1)", r["peer"],
+                                     ", ".join(fmt(v) for v in r["peer_runs"])]]), ""]
         if model.get("scaling"):
             out += [f"Two peers on two cores vs one peer on one core, {model['scaling_streams']} streams:", "",
                     markdown_table(SCALING_HEADERS, scaling_rows(model["scaling"])), ""]

@@ -87,6 +87,47 @@ class StatisticsTests(unittest.TestCase):
         self.assertEqual(report.sweep_rows([{"label": "x", "levels": levels}])[1][-1],
                          "median of 3 alternating runs")
 
+    def test_remote_and_inproc_batch1_alternate_in_two_live_deployments(self):
+        order, live = [], []
+        rates = {"inproc1-c0": iter([100.0, 120.0, 110.0]), "peers1": iter([90.0, 118.0, 105.0])}
+
+        class Deployment:
+            def __init__(self, bench_, model, cfg):
+                self.cfg = cfg
+
+            def __enter__(self):
+                live.append(self.cfg.key)
+                return self
+
+            def __exit__(self, *exc):
+                live.remove(self.cfg.key)
+
+            def wave(self, streams, tokens, tag):
+                order.append((self.cfg.key, tokens, sorted(live)))
+                rate = 50.0 if tokens == 8 else next(rates[self.cfg.key])
+                arrivals = [i / rate for i in range(tokens)]
+                return loadgen.Wave([loadgen.Stream(sent=0.0, arrivals=arrivals)], requested_tokens=tokens,
+                                    start=0.0, end=arrivals[-1], client_cpu_s=0.0)
+
+        class Harness:
+            remote_repeats, batch1_tokens = 3, 16
+            tag = lambda self: "t"   # noqa: E731
+
+        saved, bench.Deployment = bench.Deployment, Deployment
+        try:
+            result = bench.Bench.remote_vs_inproc(Harness(), None)
+        finally:
+            bench.Deployment = saved
+        self.assertEqual([key for key, tokens, _ in order if tokens == 16], ["inproc1-c0", "peers1"] * 3)
+        self.assertTrue(all(both == ["inproc1-c0", "peers1"] for _, _, both in order), "both deployed throughout")
+        self.assertAlmostEqual(result["inproc"], 110.0)
+        self.assertAlmostEqual(result["peer"], 105.0)
+        self.assertEqual(result["runs"], 3)
+        self.assertIn("medians of 3", report.render({"date": "d", "machine": "m", "loadavg": "l", "binary": "b",
+                                                     "topology": "t", "stream_tokens": 64, "batch1_tokens": 16,
+                                                     "batch1_repeats": 3, "quick": False, "goal_lines": [],
+                                                     "models": [{"label": "x", "remote": result}]}, "p.png"))
+
     def test_goal_lines(self):
         self.assertEqual(report.goal_line("two / one", 1.934, 1.8), "two / one: 1.93x (goal >= 1.8x) MET")
         self.assertEqual(report.goal_line("x", 0.5, 1.0), "x: 0.50x (goal >= 1.0x) NOT MET")
