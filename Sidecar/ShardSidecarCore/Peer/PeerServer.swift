@@ -55,14 +55,22 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     private var linksByToken: [UInt64: ConnectionID] = [:]
     /// Frames passed on to a next stage (for `/health`).
     private var forwardedCount = 0
-    /// Forward frames computed and the time spent computing them (for `/health`: the benchmark subtracts it from a
-    /// step's time to get the cost of the hops).
-    private var computedSteps = 0
-    private var computeNanoseconds: UInt64 = 0
-    /// The same for decode steps only (one row per sequence): a prefill step computes many rows, so the benchmark
-    /// compares a decode step's time with these.
-    private var decodeSteps = 0
-    private var decodeNanoseconds: UInt64 = 0
+    /// Steps computed and the time spent computing them (for `/health`).
+    private struct ComputeTally {
+        var steps = 0
+        var nanoseconds: UInt64 = 0
+        var seconds: Double { Double(nanoseconds) / 1e9 }
+        mutating func add(_ elapsed: UInt64) {
+            steps += 1
+            nanoseconds += elapsed
+        }
+    }
+
+    /// Every forward frame computed: the benchmark subtracts it from a step's time to get the cost of the hops.
+    private var computed = ComputeTally()
+    /// Decode steps only (one row per sequence): a prefill step computes many rows, so the benchmark compares a
+    /// decode step's time with these.
+    private var decoded = ComputeTally()
     private var server: HTTPWebSocketServer?
     private let forwarder: PeerForwarder
     /// `--hidden-dtype f16|f32`: what this peer sends whatever a sidecar or a route asks.
@@ -125,15 +133,14 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
     /// steps computed and the time spent computing them (all steps, and decode steps alone); everything else is 404.
     public func httpRequest(_ request: HTTPRequest, server: HTTPWebSocketServer) {
         let layers = executor.stage.layers
+        let (forwarded, computed, decoded) = lock.withLock { (forwardedCount, self.computed, self.decoded) }
         let body: JSONValue = request.path == "/health"
             ? .object(["status": .string("ok"), "layers": .array([.int(Int64(layers.lowerBound)),
                                                                  .int(Int64(layers.upperBound))]),
                        "sequences": .int(Int64(executor.stage.activeSequences.count)),
-                       "forwarded": .int(Int64(lock.withLock { forwardedCount })),
-                       "steps": .int(Int64(lock.withLock { computedSteps })),
-                       "compute_seconds": .double(Double(lock.withLock { computeNanoseconds }) / 1e9),
-                       "decode_steps": .int(Int64(lock.withLock { decodeSteps })),
-                       "decode_compute_seconds": .double(Double(lock.withLock { decodeNanoseconds }) / 1e9)])
+                       "forwarded": .int(Int64(forwarded)),
+                       "steps": .int(Int64(computed.steps)), "compute_seconds": .double(computed.seconds),
+                       "decode_steps": .int(Int64(decoded.steps)), "decode_compute_seconds": .double(decoded.seconds)])
             : ProtocolError(status: 404, code: "not_found", message: "a peer serves /peer and /health").body()
         server.respond(HTTPResponse(status: request.path == "/health" ? 200 : 404,
                                     headers: [("Content-Type", "application/json")], body: body.encoded()),
@@ -268,12 +275,8 @@ public final class PeerServer: HTTPWebSocketHandler, @unchecked Sendable {
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         let decoding = frame.slices.allSatisfy { $0.count == 1 }
         lock.withLock {
-            computedSteps += 1
-            computeNanoseconds += elapsed
-            if decoding {
-                decodeSteps += 1
-                decodeNanoseconds += elapsed
-            }
+            computed.add(elapsed)
+            if decoding { decoded.add(elapsed) }
         }
         return (PeerFrame(result: result, answering: frame), owner)
     }
